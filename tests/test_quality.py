@@ -44,7 +44,7 @@ def imported_chatdesk_packages(path: Path) -> set[str]:
             if node.level == 1:
                 names = [f"chatdesk.{layer}"]
             elif node.level >= 2:
-                names = [f"chatdesk.{node.module or ''}"]
+                names = [f"chatdesk.{node.module}"] if node.module else []
             else:
                 names = [node.module or ""]
         else:
