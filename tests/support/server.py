@@ -40,26 +40,26 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 @contextlib.contextmanager
 def serve(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator[RunningServer]:
-    """Serve `app` with uvicorn (httptools, websockets) until the block exits."""
+    """Serve `app` with uvicorn (httptools, websockets-sansio) until the block exits."""
     sock = bind_loopback()
     options: dict[str, Any] = {
         "log_level": "warning",
         "http": "httptools",
-        "ws": "websockets",
+        "ws": "websockets-sansio",
         "lifespan": "auto",
     }
     options.update(config)
     server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("test server exited before it started")
-        if time.monotonic() > deadline:
-            raise TimeoutError("test server did not start in time")
-        time.sleep(0.005)
     try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("test server exited before it started")
+            if time.monotonic() > deadline:
+                raise TimeoutError("test server did not start in time")
+            time.sleep(0.005)
         yield RunningServer("127.0.0.1", sock.getsockname()[1], server)
     finally:
         server.should_exit = True

@@ -1,0 +1,149 @@
+"""After a response has started, the App's error handling sends no error response.
+
+The server here accepts any message, in any order (the ASGI spec does not require a server to
+refuse a second `http.response.start`), so these tests see what the toolkit itself decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from chatdesk.asgi import (
+    App,
+    BackgroundTask,
+    FileResponse,
+    HTTPEndpoint,
+    HTTPException,
+    PlainTextResponse,
+    Route,
+    StreamingResponse,
+)
+
+
+class Boom(Exception):
+    pass
+
+
+async def chunks_then_boom() -> AsyncIterator[bytes]:
+    yield b"first"
+    raise Boom()
+
+
+def fail() -> None:
+    raise Boom()
+
+
+def forbid() -> None:
+    raise HTTPException(403)
+
+
+class Stream(HTTPEndpoint):
+    async def get(self, request: Any) -> StreamingResponse:
+        return StreamingResponse(chunks_then_boom(), media_type="text/plain")
+
+
+class Background(HTTPEndpoint):
+    async def get(self, request: Any) -> PlainTextResponse:
+        return PlainTextResponse("sent", background=BackgroundTask(fail))
+
+
+class BackgroundForbidden(HTTPEndpoint):
+    async def get(self, request: Any) -> PlainTextResponse:
+        return PlainTextResponse("sent", background=BackgroundTask(forbid))
+
+
+class MissingFile(HTTPEndpoint):
+    async def get(self, request: Any) -> FileResponse:
+        return FileResponse("/nonexistent/chatdesk-test-file")
+
+
+APP = App(
+    routes=[
+        Route("/stream", Stream),
+        Route("/background", Background),
+        Route("/background-forbidden", BackgroundForbidden),
+        Route("/missing-file", MissingFile),
+    ]
+)
+
+
+def request(path: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Run one GET through the App with a permissive server; the messages sent and the error."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> BaseException | None:
+        try:
+            await APP(scope, receive, send)
+        except Exception as exc:
+            return exc
+        return None
+
+    return sent, asyncio.run(run())
+
+
+def starts(sent: list[dict[str, Any]]) -> list[int]:
+    return [m["status"] for m in sent if m["type"] == "http.response.start"]
+
+
+def test_a_stream_failing_midway_gets_no_second_start() -> None:
+    sent, error = request("/stream")
+    assert starts(sent) == [200]
+    assert isinstance(error, Boom)
+
+
+def test_a_failing_background_task_gets_no_second_start() -> None:
+    sent, error = request("/background")
+    assert starts(sent) == [200]
+    assert sent[1]["body"] == b"sent"
+    assert isinstance(error, Boom)
+
+
+def test_a_handled_exception_after_the_response_is_not_answered() -> None:
+    sent, error = request("/background-forbidden")
+    assert starts(sent) == [200]
+    assert isinstance(error, RuntimeError)
+    assert str(error) == "Caught handled exception, but response already started."
+    assert isinstance(error.__cause__, HTTPException)
+
+
+def test_an_error_before_the_start_is_still_answered_with_500() -> None:
+    sent, error = request("/missing-file")
+    assert starts(sent) == [500]
+    assert sent[1]["body"] == b"Internal Server Error"
+    assert isinstance(error, RuntimeError)
+
+
+@pytest.mark.parametrize("path", ["/stream", "/background"])
+def test_without_the_note_the_server_would_have_got_a_second_start(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The note is what prevents it: with it ignored, the permissive server sees two starts.
+    import chatdesk.asgi.middleware as middleware
+
+    monkeypatch.setattr(middleware, "response_started", lambda scope, send: False)
+    sent, _ = request(path)
+    assert starts(sent) == [200, 500]
