@@ -1,0 +1,48 @@
+"""Invite links (`http://HOST:PORT/join?token=TOKEN`) and their QR codes, drawn locally as SVG."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import segno
+
+__all__ = ["invite_links", "invite_url", "qr_svg"]
+
+
+def invite_url(host: str, port: int, token: str) -> str:
+    """The invite link for one host name or address (IPv6 addresses get brackets)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/join?token={quote(token, safe='')}"
+
+
+def qr_svg(text: str) -> str:
+    """A scalable inline SVG QR code of `text` (no XML declaration, no fixed size)."""
+    code = segno.make(text, error="m", micro=False)
+    out = io.BytesIO()
+    # With its namespace, the same SVG works inline in HTML and as an <img> data: URL.
+    code.save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        omitsize=True,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr",
+        title="chatdesk invite link",
+    )
+    return out.getvalue().decode()
+
+
+def invite_links(hosts: Sequence[str], port: int, token: str) -> list[dict[str, str]]:
+    """One `{"host", "url", "qr_svg"}` per host, in the order given."""
+    links = []
+    for host in hosts:
+        url = invite_url(host, port, token)
+        links.append({"host": host, "url": url, "qr_svg": qr_svg(url)})
+    return links
