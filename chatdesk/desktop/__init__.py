@@ -1,0 +1,1 @@
+"""The desktop side: command line, settings, server thread, single instance, window."""

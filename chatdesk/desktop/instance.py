@@ -1,0 +1,142 @@
+"""Single instance per data directory: an exclusive lock plus an owner-only runtime file.
+
+The lock is `fcntl.flock` on `DATA_DIR/instance.lock`: the kernel drops it when its holder dies,
+so a lock is never stale. The runtime file `DATA_DIR/instance.json` (mode 0600) tells a second
+launch how to reach the running server; one left behind by a crash is recognised (its process
+no longer holds the lock) and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+__all__ = ["InstanceLock", "RunningInstance", "wait_for_running"]
+
+LOCK_FILE = "instance.lock"
+RUNTIME_FILE = "instance.json"
+
+
+@dataclass(frozen=True)
+class RunningInstance:
+    """How to reach the server that holds a data directory."""
+
+    pid: int
+    port: int
+    lan: bool
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class InstanceLock:
+    """The exclusive right to serve a data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._file: IO[bytes] | None = None
+
+    @property
+    def runtime_path(self) -> Path:
+        return self._data_dir / RUNTIME_FILE
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process holds it."""
+        file = open(self._data_dir / LOCK_FILE, "ab")  # noqa: SIM115 (held until release)
+        try:
+            locked = _lock_exclusively(file)
+        except BaseException:
+            file.close()
+            raise
+        if not locked:
+            file.close()
+            return False
+        self._file = file
+        # Whatever runtime file exists now was left by a process that died: replace it.
+        with contextlib.suppress(FileNotFoundError):
+            self.runtime_path.unlink()
+        return True
+
+    def publish(self, port: int, *, lan: bool) -> None:
+        """Write the runtime file (owner-only, atomically): this process serves on `port`."""
+        assert self._file is not None, "publish() needs the lock"
+        running = RunningInstance(pid=os.getpid(), port=port, lan=lan)
+        fd, temp = tempfile.mkstemp(prefix=f".{RUNTIME_FILE}-", dir=self._data_dir)  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(asdict(running), file)
+            os.replace(temp, self.runtime_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    def release(self) -> None:
+        """Remove the runtime file, then drop the lock."""
+        if self._file is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.runtime_path.unlink()
+        self._file.close()  # closing the descriptor releases the flock
+        self._file = None
+
+
+def _lock_exclusively(file: IO[bytes]) -> bool:
+    """Take an exclusive lock the OS drops when the process dies; False if another holds it."""
+    if os.name == "nt":
+        import msvcrt
+
+        file.seek(0)
+        try:
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def read_running(data_dir: Path) -> RunningInstance | None:
+    """The runtime file's instance, if the file is valid and its process is alive."""
+    try:
+        record = json.loads((data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+        running = RunningInstance(
+            pid=int(record["pid"]), port=int(record["port"]), lan=bool(record.get("lan"))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return running if _alive(running.pid) else None
+
+
+def wait_for_running(data_dir: Path, timeout: float = 10.0) -> RunningInstance | None:
+    """The instance holding the lock, once it has published how to reach it (None on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = read_running(data_dir)
+        if running is not None or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,236 @@
+"""The pywebview window (GTK on Linux), its web storage under platformdirs, and the self-test.
+
+`webview` is imported only when a window is really opened, so serving without one never loads a
+GUI toolkit. Closing it on SIGINT/SIGTERM is the caller's job, from a thread other than the GUI's:
+pywebview's `destroy()` waits for the window to be shown, which a signal handler running on the
+GUI thread would wait for forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import importlib.util
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "WindowUnavailable",
+    "open_window",
+    "preload",
+    "run_self_test",
+    "wait_until_shown",
+    "window_problem",
+]
+
+TITLE = "chatdesk"
+WEBKIT_LIBRARY = "libwebkit2gtk-4.1.so.0"  # what pywebview's GTK backend loads first
+
+
+class WindowUnavailable(Exception):
+    """No window can open here; the message says why (one line)."""
+
+
+def window_problem() -> str | None:
+    """Why no window can open here (no display, no webview backend), or None."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return "no display found"
+    if "webview" in sys.modules and sys.modules["webview"] is not None:
+        return None  # already loaded (or stood in for by a test)
+    if importlib.util.find_spec("webview") is None:
+        return "pywebview is not installed"
+    if _gui() == "gtk" and importlib.util.find_spec("gi") is None:
+        return "PyGObject (GTK) is not installed"
+    return None
+
+
+def _gui() -> str | None:
+    """The pywebview backend: PYWEBVIEW_GUI if set, else GTK on Linux, else the platform's."""
+    chosen = os.environ.get("PYWEBVIEW_GUI", "").strip().lower()
+    if chosen:
+        return chosen
+    return "gtk" if sys.platform.startswith("linux") else None
+
+
+def preload() -> None:
+    """Import pywebview and its backend ahead of time, on the thread that will run the window.
+
+    GTK initialises on import, so this must be the main thread. Meanwhile another thread loads
+    WebKitGTK's shared library (ctypes lets go of the GIL while the dynamic linker works), so
+    linking it overlaps pywebview's Python imports. A failure is left for open_window() to report.
+    """
+    loading: threading.Thread | None = None
+    if _gui() == "gtk":
+        loading = threading.Thread(target=_load_library, args=(WEBKIT_LIBRARY,), daemon=True)
+        loading.start()
+    try:
+        import webview
+
+        if _gui() == "gtk":
+            import webview.platforms.gtk  # noqa: F401
+
+            _no_dmabuf_without_gpu()  # read when the first web view is made
+    except Exception:
+        pass
+    finally:
+        if loading is not None:
+            loading.join()
+
+
+def _load_library(name: str) -> None:
+    with contextlib.suppress(OSError):  # not installed: importing the backend says so
+        ctypes.CDLL(name)
+
+
+def _no_dmabuf_without_gpu() -> None:
+    """Turn WebKit's DMA-BUF renderer off where no GPU render node exists; a user's value wins.
+
+    Without a GPU (a VM, a remote or virtual display) that renderer only slows frames down:
+    under Xvfb the chat's first two frames took ~150 ms longer with it.
+    """
+    if not glob.glob("/dev/dri/renderD*"):
+        os.environ.setdefault("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+
+
+def open_window(
+    url: str,
+    *,
+    storage_dir: Path,
+    task: Callable[[Any], None] | None = None,
+) -> None:
+    """Show `url` until the window closes; run `task(window)` in a thread meanwhile.
+
+    Raises WindowUnavailable when the backend cannot start.
+    """
+    try:
+        import webview
+    except ImportError as exc:
+        raise WindowUnavailable(f"pywebview cannot be loaded: {exc}") from None
+    storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    window = webview.create_window(TITLE, url, width=1100, height=740, min_size=(420, 360))
+    failure = getattr(webview, "WebViewException", None)
+    try:
+        webview.start(
+            task,
+            (window,) if task is not None else None,
+            gui=_gui(),
+            storage_path=str(storage_dir),
+            private_mode=False,  # localStorage (the nick, the last room) persists
+        )
+    except Exception as exc:
+        if failure is not None and isinstance(exc, failure):
+            raise WindowUnavailable(f"no webview backend: {exc}") from None
+        raise
+
+
+def wait_until_shown(window: Any, timeout: float = 10.0) -> None:
+    """Return once `window` is on screen (its page loading) or closed, or after `timeout` s."""
+    events = getattr(window, "events", None)  # pywebview's window has them; a stand-in may not
+    if events is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not (events.shown.wait(0.05) or events.closed.is_set()):
+        if time.monotonic() > deadline:
+            return
+
+
+# The self-test's probe, run in the page by evaluate_js: reports whether the chat page has
+# rendered, then does a chat round trip over the page's own origin and session cookie.
+PROBE_JS = r"""
+(() => {
+  // Rendered = the page's scripts have run (DOMContentLoaded comes after module scripts), its
+  // layout exists, and two animation frames later it has been painted.
+  const navigation = performance.getEntriesByType("navigation")[0];
+  const app = document.querySelector(".app");
+  const laidOut = location.pathname === "/" && navigation !== undefined
+    && navigation.domContentLoadedEventEnd > 0
+    && document.getElementById("messages") !== null
+    && app !== null && app.getBoundingClientRect().height > 0;
+  let probe = window.__chatdeskProbe;
+  if (!probe) {
+    probe = window.__chatdeskProbe = {rendered: false, sent: false, acked: false, echoed: false,
+                                      error: null, rendered_at: null, round_trip_at: null};
+  }
+  if (laidOut && !probe.laidOut) {
+    probe.laidOut = true;
+    probe.laid_out_at = performance.timeOrigin + performance.now();
+    probe.navigation_start_at = performance.timeOrigin;
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      probe.rendered = true;
+      probe.rendered_at = performance.timeOrigin + performance.now();
+    }));
+    const clientId = "self-test-" + Math.random().toString(36).slice(2);
+    const socket = new WebSocket("ws://" + location.host + "/chat");
+    const done = () => {
+      if (probe.acked && probe.echoed) {
+        probe.round_trip_at = performance.timeOrigin + performance.now();
+        socket.close(1000);
+      }
+    };
+    socket.onopen = () => socket.send(JSON.stringify({type: "hello", nick: "self-test"}));
+    socket.onerror = () => { probe.error = probe.error || "websocket error"; };
+    socket.onclose = (event) => {
+      if (!probe.round_trip_at) probe.error = probe.error || "websocket closed " + event.code;
+    };
+    socket.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "welcome") {
+        socket.send(JSON.stringify({type: "join", room: "general"}));
+        socket.send(JSON.stringify({type: "send", room: "general", text: "self-test",
+                                    client_id: clientId}));
+        probe.sent = true;
+      } else if (frame.type === "ack" && frame.client_id === clientId) {
+        probe.acked = true; done();
+      } else if (frame.type === "message" && frame.client_id === clientId) {
+        probe.echoed = true; done();
+      } else if (frame.type === "error") {
+        probe.error = frame.code + ": " + frame.detail;
+      }
+    };
+  }
+  return JSON.stringify(probe);
+})()
+"""
+
+
+def run_self_test(window: Any, *, screenshot: Path | None, timeout: float = 30.0) -> dict[str, Any]:
+    """Wait for the page to render and a chat round trip, take a screenshot, close the window."""
+    import json
+    import shutil
+    import subprocess
+
+    result: dict[str, Any] = {"ok": False}
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            # run_js runs the script as is: evaluate_js wraps it in eval(), which CSP forbids.
+            raw = window.run_js(PROBE_JS)
+            probe = json.loads(raw) if isinstance(raw, str) else {}
+            result.update(probe)
+            finished = probe.get("rendered") and probe.get("round_trip_at")
+            if finished or probe.get("error") or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        result["ok"] = bool(finished) and not probe.get("error")
+        if not result["ok"] and not result.get("error"):
+            result["error"] = "timed out waiting for the page and the chat round trip"
+        if screenshot is not None:
+            tool = shutil.which("import")  # ImageMagick, against this process's X display
+            if tool is None:
+                result.update(ok=False, error="ImageMagick's import is needed for --screenshot")
+            else:
+                subprocess.run([tool, "-window", "root", str(screenshot)], check=True, timeout=20)
+                result["screenshot"] = str(screenshot)
+    except Exception as exc:
+        result.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        window.destroy()
+    return result

@@ -1,0 +1,122 @@
+"""Shared fixtures of the desktop tests: isolated directories and chatdesk subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JOIN_LINE = re.compile(r"^chatdesk: open (http://127\.0\.0\.1:(\d+)/join\?token=(\S+))$")
+
+
+def chatdesk_command() -> list[str]:
+    """How to run chatdesk from the tree: `python -m chatdesk`."""
+    return [sys.executable, "-m", "chatdesk"]
+
+
+@dataclass
+class Home:
+    """A private set of platformdirs locations and a data directory."""
+
+    root: Path
+    data_dir: Path
+    env: dict[str, str]
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "config" / "chatdesk" / "settings.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "state" / "chatdesk" / "log"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    """XDG directories under tmp_path, no CHATDESK_* variables, for this process and children."""
+    for name in list(os.environ):
+        if name.startswith("CHATDESK_"):
+            monkeypatch.delenv(name)
+    for key, sub in [
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+    ]:
+        monkeypatch.setenv(key, str(tmp_path / sub))
+    return Home(tmp_path, tmp_path / "chat-data", dict(os.environ))
+
+
+@dataclass
+class Running:
+    """A chatdesk subprocess serving without a window."""
+
+    process: subprocess.Popen[str]
+    url: str
+    port: int
+    token: str
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_chatdesk(home: Home, *args: str, timeout: float = 20.0) -> Running:
+    """Start `python -m chatdesk --no-window --data-dir HOME ARGS`; wait for its join line."""
+    return start_chatdesk_command(chatdesk_command(), home, *args, timeout=timeout)
+
+
+def start_chatdesk_command(
+    command: list[str],
+    home: Home,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 20.0,
+    window: bool = False,
+) -> Running:
+    """Start `COMMAND [--no-window] --data-dir HOME ARGS` and wait for its join line."""
+    process = subprocess.Popen(
+        [*command, *([] if window else ["--no-window"]), "--data-dir", str(home.data_dir), *args],
+        cwd=ROOT,
+        env=env if env is not None else home.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline() if ready else ""  # printed once the server accepts
+    match = JOIN_LINE.match(line.strip())
+    if match is None:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"no join line: {line!r}, stderr: {err!r}")
+    return Running(process, match.group(1), int(match.group(2)), match.group(3))
+
+
+def stop_chatdesk(running: Running, timeout: float = 10.0) -> tuple[int, str, str]:
+    """SIGTERM it; (exit status, rest of stdout, stderr)."""
+    running.process.send_signal(signal.SIGTERM)
+    out, err = running.process.communicate(timeout=timeout)
+    return running.process.returncode, out, err
+
+
+@contextlib.contextmanager
+def chatdesk_serving(home: Home, *args: str) -> Iterator[Running]:
+    running = start_chatdesk(home, *args)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+        running.process.communicate(timeout=10)

@@ -1,0 +1,5 @@
+"""The desktop tests' fixtures, for the executable's tests."""
+
+from tests.desktop.conftest import home
+
+__all__ = ["home"]
