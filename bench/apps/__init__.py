@@ -1,0 +1,1 @@
+"""The ASGI apps the benchmarks serve: the same routes written three ways."""
