@@ -148,6 +148,7 @@ class ChatApp {
   start() {
     this.bindComposer();
     this.bindRooms();
+    this.bindSidebarToggle();
     this.bindNickDialog();
     this.bindGlobalKeys();
     byId("banner-retry").addEventListener("click", () => this.connection.reconnectNow());
@@ -570,6 +571,7 @@ class ChatApp {
 
   switchRoom(name) {
     if (!this.roomNames.includes(name)) return;
+    this.setSidebarOpen(false);
     this.current = name;
     this.storage.set("room", name);
     this.typingSentAt = 0;
@@ -874,6 +876,21 @@ class ChatApp {
       this.addRoom(name);
       byId("composer").focus();
     });
+  }
+
+  /** On narrow screens the sidebar is a drawer, opened from the header's button. */
+  bindSidebarToggle() {
+    byId("sidebar-toggle").addEventListener("click", () =>
+      this.setSidebarOpen(!document.querySelector(".app").classList.contains("sidebar-open")),
+    );
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.setSidebarOpen(false);
+    });
+  }
+
+  setSidebarOpen(open) {
+    document.querySelector(".app").classList.toggle("sidebar-open", open);
+    byId("sidebar-toggle").setAttribute("aria-expanded", String(open));
   }
 
   bindNickDialog() {

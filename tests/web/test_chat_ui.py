@@ -353,3 +353,23 @@ def test_controls_are_labelled_and_keyboard_reachable(server: ChatServer, users:
     page.keyboard.type("sent from the keyboard")
     page.keyboard.press("Enter")
     alice.wait_for_texts(["sent from the keyboard"])
+
+
+def test_on_a_phone_the_room_list_is_a_drawer(server: ChatServer, users: Users) -> None:
+    alice = users("alice")
+    alice.join(server)
+    alice.page.fill("#room-input", "random")
+    alice.page.press("#room-input", "Enter")
+    alice.page.wait_for_selector('.room.active[data-room="random"]')
+
+    alice.page.set_viewport_size({"width": 390, "height": 760})
+    rooms = alice.page.locator('.room[data-room="general"]')
+    assert not rooms.is_visible()  # the sidebar is out of the way on a narrow screen
+    alice.page.click("#sidebar-toggle")
+    assert alice.page.get_attribute("#sidebar-toggle", "aria-expanded") == "true"
+    rooms.click()  # switching room closes the drawer
+    alice.page.wait_for_selector('.room.active[data-room="general"]', state="attached")
+    assert not rooms.is_visible()
+    assert alice.page.get_attribute("#sidebar-toggle", "aria-expanded") == "false"
+    assert alice.page.text_content("#room-name") == "general"
+    assert alice.page.locator("#sidebar-toggle").is_visible()
