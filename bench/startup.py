@@ -5,9 +5,9 @@
 Without --onefile/--onedir it builds both from build.spec into a temporary directory first.
 For each variant, the median (and range) over the runs of:
   - first 200:  exec -> first HTTP 200 from /healthz, serving without a window;
-  - rendered:   exec -> the chat page painted in the window (the --self-test's probe: its
-                scripts ran (DOMContentLoaded), it is laid out, then two animation frames),
-                under a private Xvfb;
+  - rendered:   exec -> the chat page painted in the window, under a private Xvfb: the page's
+                own "chatdesk:rendered" mark (its scripts ran, two animation frames later),
+                read by the --self-test's probe;
   - idle RSS:   the whole process tree's resident memory (summed over /proc), headless 1 s after
                 it is ready, and with the window 3 s after it is ready;
   - size of the executable (or of the folder).

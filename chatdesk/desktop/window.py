@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "WindowUnavailable",
+    "close_after_pywebview_script",
     "open_window",
     "preload",
     "run_self_test",
@@ -31,6 +32,7 @@ __all__ = [
 
 TITLE = "chatdesk"
 WEBKIT_LIBRARY = "libwebkit2gtk-4.1.so.0"  # what pywebview's GTK backend loads first
+PYWEBVIEW_SCRIPT_WAIT = 2.0  # s a close may wait for pywebview's page script (~20 ms here)
 
 
 class WindowUnavailable(Exception):
@@ -116,6 +118,9 @@ def open_window(
         raise WindowUnavailable(f"pywebview cannot be loaded: {exc}") from None
     storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     window = webview.create_window(TITLE, url, width=1100, height=740, min_size=(420, 360))
+    window.events.closing += close_after_pywebview_script()
+    if _gui() == "gtk":
+        window.events.before_show += _show_web_view_at_once
     failure = getattr(webview, "WebViewException", None)
     try:
         webview.start(
@@ -131,6 +136,50 @@ def open_window(
         raise
 
 
+def close_after_pywebview_script(wait: float = PYWEBVIEW_SCRIPT_WAIT) -> Callable[[Any], bool]:
+    """A `closing` handler that puts a close off until pywebview's own page script is in.
+
+    pywebview injects that script, once the page has loaded, from a non-daemon thread that waits
+    for WebKit's answer with no timeout. A window closed in between (by hand or on SIGTERM, just
+    after the page loaded) never answers, and the process then hangs at exit waiting for that
+    thread. So such a close is cancelled and made again once the script is in, or after `wait` s.
+    """
+    deferred = threading.Event()
+
+    def on_closing(window: Any) -> bool:
+        events = window.events
+        injecting = events.before_load.is_set() and not events.loaded.is_set()
+        if not injecting or deferred.is_set():
+            return True
+        deferred.set()
+        threading.Thread(
+            target=_close_when_loaded, args=(window, wait), name="chatdesk-close", daemon=True
+        ).start()
+        return False  # pywebview: cancel this close
+
+    return on_closing
+
+
+def _close_when_loaded(window: Any, wait: float) -> None:
+    window.events.loaded.wait(wait)
+    window.destroy()
+
+
+def _show_web_view_at_once(window: Any) -> None:
+    """Undo pywebview's GTK habit of hiding the web view until its first load event.
+
+    Making it visible while WebKit prepares the page's first frame sometimes blocks GTK's main
+    thread in a 0.5 s timed wait inside WebKit (4 of 24 starts here; 0 of 24 without the flip).
+    Hiding it showed nothing else: the window behind has the web view's background colour.
+    Runs on the GUI thread before the window is shown (pywebview's before_show event).
+    """
+    widget = window.native
+    while hasattr(widget, "get_child"):  # Gtk.Window > Gtk.ScrolledWindow > WebKit2.WebView
+        widget = widget.get_child()
+    if hasattr(widget, "set_opacity"):
+        widget.set_opacity(1.0)
+
+
 def wait_until_shown(window: Any, timeout: float = 10.0) -> None:
     """Return once `window` is on screen (its page loading) or closed, or after `timeout` s."""
     events = getattr(window, "events", None)  # pywebview's window has them; a stand-in may not
@@ -142,16 +191,16 @@ def wait_until_shown(window: Any, timeout: float = 10.0) -> None:
             return
 
 
-# The self-test's probe, run in the page by evaluate_js: reports whether the chat page has
-# rendered, then does a chat round trip over the page's own origin and session cookie.
+# The self-test's probe, run in the page by run_js: reports when the chat page was first on
+# screen, then does a chat round trip over the page's own origin and session cookie.
+# The time comes from the page's own "chatdesk:rendered" mark (app.js: its scripts ran and two
+# animation frames later the first frame is painted), not from when the probe first sees it:
+# pywebview lets run_js in only once it has injected its own script into the loaded page.
 PROBE_JS = r"""
 (() => {
-  // Rendered = the page's scripts have run (DOMContentLoaded comes after module scripts), its
-  // layout exists, and two animation frames later it has been painted.
-  const navigation = performance.getEntriesByType("navigation")[0];
+  const mark = performance.getEntriesByName("chatdesk:rendered")[0];
   const app = document.querySelector(".app");
-  const laidOut = location.pathname === "/" && navigation !== undefined
-    && navigation.domContentLoadedEventEnd > 0
+  const onScreen = location.pathname === "/" && mark !== undefined
     && document.getElementById("messages") !== null
     && app !== null && app.getBoundingClientRect().height > 0;
   let probe = window.__chatdeskProbe;
@@ -159,14 +208,11 @@ PROBE_JS = r"""
     probe = window.__chatdeskProbe = {rendered: false, sent: false, acked: false, echoed: false,
                                       error: null, rendered_at: null, round_trip_at: null};
   }
-  if (laidOut && !probe.laidOut) {
-    probe.laidOut = true;
-    probe.laid_out_at = performance.timeOrigin + performance.now();
+  if (onScreen && !probe.rendered) {
+    probe.rendered = true;
     probe.navigation_start_at = performance.timeOrigin;
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      probe.rendered = true;
-      probe.rendered_at = performance.timeOrigin + performance.now();
-    }));
+    probe.rendered_at = performance.timeOrigin + mark.startTime;
+    probe.seen_at = performance.timeOrigin + performance.now();
     const clientId = "self-test-" + Math.random().toString(36).slice(2);
     const socket = new WebSocket("ws://" + location.host + "/chat");
     const done = () => {

@@ -17,6 +17,7 @@ const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const OWN_IDS_KEPT = 500;
 const BASE_TITLE = "chatdesk";
+const RENDERED_MARK = "chatdesk:rendered"; // read by the desktop self-test (window.py)
 
 /** The client's copy of one room: messages by id, paging state, unread count, presence, typing. */
 class Room {
@@ -966,3 +967,5 @@ function svgIcon(path) {
 const app = new ChatApp();
 window.chatdesk = app; // for debugging from the console
 app.start();
+// Two frames after start-up the first one is on screen: a user-timing mark for start-up checks.
+requestAnimationFrame(() => requestAnimationFrame(() => performance.mark(RENDERED_MARK)));

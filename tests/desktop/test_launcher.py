@@ -73,10 +73,45 @@ def chat_hello(client: httpx.Client, port: int, nick: str = "tester") -> dict[st
         return json.loads(ws.recv(timeout=10))
 
 
+class FakeEvent(list[Callable[..., Any]]):
+    """pywebview's window event: handlers added with `+=`, run by the backend."""
+
+    def __iadd__(self, handler: Any) -> FakeEvent:  # type: ignore[override]
+        self.append(handler)
+        return self
+
+
+class FakeWebView:
+    """WebKit2.WebView as pywebview's GTK backend leaves it before the window shows: hidden."""
+
+    opacity = 0.0
+
+    def set_opacity(self, value: float) -> None:
+        self.opacity = value
+
+
+class FakeBin:
+    """A GTK container with one child (Gtk.Window, Gtk.ScrolledWindow)."""
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+
+    def get_child(self) -> Any:
+        return self.child
+
+
 class FakeWindow:
     def __init__(self, url: str) -> None:
         self.url = url
         self.destroyed = threading.Event()
+        self.events = types.SimpleNamespace(
+            before_show=FakeEvent(),
+            closing=FakeEvent(),
+            shown=threading.Event(),
+            closed=threading.Event(),
+        )
+        self.web_view = FakeWebView()
+        self.native = FakeBin(FakeBin(self.web_view))
 
     def destroy(self) -> None:
         self.destroyed.set()
@@ -98,6 +133,9 @@ def fake_webview(on_start: Callable[[FakeWindow], None]) -> tuple[types.ModuleTy
     def start(func: Any = None, args: Any = None, **options: Any) -> None:
         window = args[0]
         calls.append(("start", options))
+        for handler in window.events.before_show:  # on the GUI thread, before it shows
+            handler(window)
+        window.events.shown.set()
         worker = threading.Thread(target=func, args=args) if func else None
         if worker:
             worker.start()  # pywebview runs func in a thread while the GUI loop runs
@@ -165,6 +203,7 @@ def test_window_opens_on_the_authenticated_page(
 
     def on_start(window: FakeWindow) -> None:
         seen["port"] = port = urlsplit(window.url).port
+        seen["opacity"] = window.web_view.opacity
         with login(window.url) as client:  # what the window's page does
             seen["page"] = client.get(f"http://127.0.0.1:{port}/").text
             seen["welcome"] = chat_hello(client, port)
@@ -189,6 +228,7 @@ def test_window_opens_on_the_authenticated_page(
     assert owner_key not in out.getvalue()
     assert options["gui"] == "gtk"
     assert options["private_mode"] is False
+    assert seen["opacity"] == 1.0, "the web view stays hidden until its first load event"
     assert Path(options["storage_path"]) == home.data_dir / "webview"
     assert 'id="messages"' in seen["page"]
     assert seen["welcome"]["type"] == "welcome"
