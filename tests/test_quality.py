@@ -55,11 +55,12 @@ def imported_chatdesk_packages(path: Path) -> set[str]:
     return found
 
 
-# Data flows one way: desktop -> chat -> asgi. No layer imports one above it.
+# Data flows one way: desktop -> chat -> asgi. No layer imports one above it; chatdesk.files
+# (atomic file writes, standard library only) is beneath the chat and the desktop side.
 ALLOWED = {
     "asgi": {"chatdesk.asgi"},
-    "chat": {"chatdesk.asgi", "chatdesk.chat"},
-    "desktop": {"chatdesk.asgi", "chatdesk.chat", "chatdesk.desktop"},
+    "chat": {"chatdesk.asgi", "chatdesk.chat", "chatdesk.files"},
+    "desktop": {"chatdesk.asgi", "chatdesk.chat", "chatdesk.desktop", "chatdesk.files"},
 }
 
 

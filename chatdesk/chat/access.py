@@ -13,7 +13,6 @@ as ssh refuses such a private key: the token may have leaked, so the user must r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -23,12 +22,13 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from chatdesk.files import write_atomically
 
 __all__ = ["Access", "AccessError", "Session", "rotate_token"]
 
@@ -65,30 +65,8 @@ def rotate_token(data_dir: Path) -> None:
 
 
 def _write_token(path: Path, token: str) -> None:
-    """Write `token` to `path` atomically (temp file, fsync, rename), owner-only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temp = tempfile.mkstemp(prefix=".token-", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(token + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write `token` to `path` atomically and durably, owner-only."""
+    write_atomically(path, token + "\n")
 
 
 def _file_signature(info: os.stat_result) -> tuple[int, ...]:

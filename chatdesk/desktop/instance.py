@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
+
+from chatdesk.files import write_atomically
 
 __all__ = ["InstanceLock", "RunningInstance", "wait_for_running"]
 
@@ -68,15 +69,7 @@ class InstanceLock:
         """Write the runtime file (owner-only, atomically): this process serves on `port`."""
         assert self._file is not None, "publish() needs the lock"
         running = RunningInstance(pid=os.getpid(), port=port, lan=lan)
-        fd, temp = tempfile.mkstemp(prefix=f".{RUNTIME_FILE}-", dir=self._data_dir)  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(asdict(running), file)
-            os.replace(temp, self.runtime_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_atomically(self.runtime_path, json.dumps(asdict(running)), durable=False)
 
     def release(self) -> None:
         """Remove the runtime file, then drop the lock."""

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from chatdesk.files import write_atomically
 
 __all__ = [
     "Settings",
@@ -164,7 +164,7 @@ def save_lan(settings_path: Path, enabled: bool) -> None:
     top_level_end = m.start() if (m := _TABLE_LINE.search(text)) else len(text)
     head, tail = text[:top_level_end], text[top_level_end:]
     head = _LAN_LINE.sub(line, head, count=1) if _LAN_LINE.search(head) else f"{line}\n{head}"
-    _write_atomically(settings_path, head + tail)
+    write_atomically(settings_path, head + tail)
 
 
 def remembered_lan_port(data_dir: Path) -> int | None:
@@ -183,19 +183,4 @@ def remember_lan_port(data_dir: Path, port: int) -> None:
     """Remember `port` as this data directory's LAN port, so invite links survive restarts."""
     if remembered_lan_port(data_dir) == port:
         return
-    _write_atomically(data_dir / STATE_FILE, json.dumps({"lan_port": port}) + "\n")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_atomically(data_dir / STATE_FILE, json.dumps({"lan_port": port}) + "\n")
