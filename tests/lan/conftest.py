@@ -117,7 +117,7 @@ def open_client(target: Target, nick: str | None = None, **options: Any) -> Clie
         close_timeout=1,
         max_size=None,
         **options,
-    )
+    ).__enter__()  # websockets wants a `with`; Client.close() is its end
     client = Client(socket)
     if nick is not None:
         client.hello(nick)

@@ -159,7 +159,7 @@ def test_a_guest_on_another_host(namespace: Namespace, launch: Any, tmp_path: Pa
         f"ws://127.0.0.1:{port}/chat",
         additional_headers={"Authorization": f"Bearer {token}"},
         open_timeout=TIMEOUT,
-    )
+    ).__enter__()  # websockets wants a `with`; the `finally` below closes it
     try:
         host_socket.send(json.dumps({"type": "hello", "nick": "host"}))
         host_socket.send(json.dumps({"type": "join", "room": "general"}))
