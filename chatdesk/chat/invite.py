@@ -6,8 +6,6 @@ import io
 from collections.abc import Sequence
 from urllib.parse import quote
 
-import segno
-
 __all__ = ["invite_links", "invite_url", "qr_svg"]
 
 
@@ -20,6 +18,8 @@ def invite_url(host: str, port: int, token: str) -> str:
 
 def qr_svg(text: str) -> str:
     """A scalable inline SVG QR code of `text` (no XML declaration, no fixed size)."""
+    import segno  # on the first invite, not at start-up (~10 ms of imports)
+
     code = segno.make(text, error="m", micro=False)
     out = io.BytesIO()
     # With its namespace, the same SVG works inline in HTML and as an <img> data: URL.
