@@ -58,14 +58,19 @@ _UNAUTHORIZED_STYLE = (
     "@media(prefers-color-scheme:dark){body{background:#15181f;color:#e6e8ee}"
     "main{background:#20242d}}"
 )
-_UNAUTHORIZED_PAGE = (
-    "<!doctype html><html lang=en><meta charset=utf-8>"
+_UNAUTHORIZED_HEAD = "<!doctype html><html lang=en><meta charset=utf-8>"
+_UNAUTHORIZED_BODY = (
     '<meta name=viewport content="width=device-width,initial-scale=1">'
     f"<title>chatdesk: invite needed</title><style>{_UNAUTHORIZED_STYLE}</style>"
     "<main><h1>This chat needs an invite</h1>"
     "<p>Ask the host for an invite link (or its QR code) and open it on this device.</p>"
     "<p>If you had joined before, the host may have replaced the room's invite: "
     "ask for the new one.</p></main></html>"
+)
+_UNAUTHORIZED_PAGE = (_UNAUTHORIZED_HEAD + _UNAUTHORIZED_BODY).encode()
+# The same page, loading itself again at once: see Guard._refuse.
+_RELOADING_PAGE = (
+    _UNAUTHORIZED_HEAD + "<meta http-equiv=refresh content=0>" + _UNAUTHORIZED_BODY
 ).encode()
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_UNAUTHORIZED_STYLE.encode()).digest()).decode()
 _UNAUTHORIZED_CSP = CSP.replace("style-src 'self'", f"style-src 'sha256-{_STYLE_HASH}'")
@@ -191,7 +196,12 @@ class Guard:
         )
         headers = [(b"cache-control", b"no-store")]
         if status == 401 and b"text/html" in _header(scope, b"accept"):
-            body = _UNAUTHORIZED_PAGE
+            # A chat link followed from another site (an invite link in a web mail, the
+            # launcher's page for the system browser) is a cross-site navigation: it carries no
+            # SameSite=Strict cookie, not even the one /join has just set (its 303 continues that
+            # navigation), nor on a reload. Loading the page again from this origin is a
+            # same-site navigation, which does; without a cookie it gets the plain page.
+            body = _RELOADING_PAGE if _cross_site_navigation(scope) else _UNAUTHORIZED_PAGE
             headers += [(b"content-type", b"text/html; charset=utf-8"), *_UNAUTHORIZED_PAGE_HEADERS]
         else:
             body = json.dumps({"error": reason.replace(" ", "_")}).encode()
@@ -222,6 +232,15 @@ def _body_refusal(scope: Scope) -> tuple[int, str] | None:
     elif _header(scope, b"transfer-encoding"):
         return 411, "length required"
     return None
+
+
+def _cross_site_navigation(scope: Scope) -> bool:
+    """Whether a browser is loading a page here from another site (Fetch Metadata headers)."""
+    return (
+        scope["method"] == "GET"
+        and _header(scope, b"sec-fetch-mode") == b"navigate"
+        and _header(scope, b"sec-fetch-site") == b"cross-site"
+    )
 
 
 def _header(scope: Scope, name: bytes) -> bytes:

@@ -188,6 +188,26 @@ def test_unauthenticated_browsers_get_a_friendly_page(server: RunningServer) -> 
     assert "unsafe-inline" not in csp and "script-src 'self'" in csp
 
 
+@pytest.mark.parametrize(
+    ("site", "mode", "reloads"),
+    [
+        ("cross-site", "navigate", True),  # a link on another site: the cookie was withheld
+        ("same-origin", "navigate", False),  # the reload itself: no loop
+        ("none", "navigate", False),  # typed or opened from outside the browser
+        ("same-site", "navigate", False),
+        ("cross-site", "no-cors", False),  # not a page load
+    ],
+)
+def test_a_page_load_from_another_site_is_retried_once_from_this_origin(
+    server: RunningServer, site: str, mode: str, reloads: bool
+) -> None:
+    headers = {"Accept": "text/html", "Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode}
+    response = httpx.get(server.url + "/", headers=headers)
+    assert response.status_code == 401
+    assert "invite link" in response.text
+    assert ("<meta http-equiv=refresh content=0>" in response.text) is reloads
+
+
 def test_cookies_authenticate(server: RunningServer, access: Access) -> None:
     value = access.join(access.token)
     cookies = {access.cookie_name: value or ""}
