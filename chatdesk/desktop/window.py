@@ -120,7 +120,7 @@ def open_window(
     window = webview.create_window(TITLE, url, width=1100, height=740, min_size=(420, 360))
     window.events.closing += close_after_pywebview_script()
     if _gui() == "gtk":
-        window.events.before_show += _show_web_view_at_once
+        window.events.before_show += _adjust_gtk_window
     failure = getattr(webview, "WebViewException", None)
     try:
         webview.start(
@@ -165,19 +165,34 @@ def _close_when_loaded(window: Any, wait: float) -> None:
     window.destroy()
 
 
-def _show_web_view_at_once(window: Any) -> None:
-    """Undo pywebview's GTK habit of hiding the web view until its first load event.
+def _adjust_gtk_window(window: Any) -> None:
+    """pywebview's GTK window, adjusted on the GUI thread before it shows (before_show)."""
+    web_view = window.native
+    while hasattr(web_view, "get_child"):  # Gtk.Window > Gtk.ScrolledWindow > WebKit2.WebView
+        web_view = web_view.get_child()
+    if web_view is None:
+        return
+    _show_at_once(web_view)
+    _title_follows_page(window.native, web_view)
+
+
+def _show_at_once(web_view: Any) -> None:
+    """Undo pywebview's habit of hiding the web view until its first load event.
 
     Making it visible while WebKit prepares the page's first frame sometimes blocks GTK's main
     thread in a 0.5 s timed wait inside WebKit (4 of 24 starts here; 0 of 24 without the flip).
     Hiding it showed nothing else: the window behind has the web view's background colour.
-    Runs on the GUI thread before the window is shown (pywebview's before_show event).
     """
-    widget = window.native
-    while hasattr(widget, "get_child"):  # Gtk.Window > Gtk.ScrolledWindow > WebKit2.WebView
-        widget = widget.get_child()
-    if hasattr(widget, "set_opacity"):
-        widget.set_opacity(1.0)
+    web_view.set_opacity(1.0)
+
+
+def _title_follows_page(native_window: Any, web_view: Any) -> None:
+    """Keep the window's title (taskbar, window switcher) the page's: "(3) chatdesk" when unread."""
+
+    def on_title(view: Any, _spec: Any) -> None:
+        native_window.set_title(view.get_title() or TITLE)
+
+    web_view.connect("notify::title", on_title)
 
 
 def wait_until_shown(window: Any, timeout: float = 10.0) -> None:

@@ -85,20 +85,37 @@ class FakeEvent(list[Callable[..., Any]]):
 class FakeWebView:
     """WebKit2.WebView as pywebview's GTK backend leaves it before the window shows: hidden."""
 
-    opacity = 0.0
+    def __init__(self) -> None:
+        self.opacity = 0.0
+        self.title = ""
+        self.handlers: dict[str, Callable[..., None]] = {}
 
     def set_opacity(self, value: float) -> None:
         self.opacity = value
 
+    def connect(self, signal: str, handler: Callable[..., None]) -> None:
+        self.handlers[signal] = handler
+
+    def get_title(self) -> str:
+        return self.title
+
+    def page_sets_title(self, title: str) -> None:
+        self.title = title
+        self.handlers["notify::title"](self, None)
+
 
 class FakeBin:
-    """A GTK container with one child (Gtk.Window, Gtk.ScrolledWindow)."""
+    """A GTK container with one child (Gtk.Window, Gtk.ScrolledWindow), and a title."""
 
     def __init__(self, child: Any) -> None:
         self.child = child
+        self.title = "chatdesk"
 
     def get_child(self) -> Any:
         return self.child
+
+    def set_title(self, title: str) -> None:
+        self.title = title
 
 
 class FakeWindow:
@@ -205,6 +222,10 @@ def test_window_opens_on_the_authenticated_page(
     def on_start(window: FakeWindow) -> None:
         seen["port"] = port = urlsplit(window.url).port
         seen["opacity"] = window.web_view.opacity
+        window.web_view.page_sets_title("(2) chatdesk")  # two unread messages
+        seen["titles"] = [window.native.title]
+        window.web_view.page_sets_title("")
+        seen["titles"].append(window.native.title)
         with login(window.url) as client:  # what the window's page does
             seen["page"] = client.get(f"http://127.0.0.1:{port}/").text
             seen["welcome"] = chat_hello(client, port)
@@ -230,6 +251,7 @@ def test_window_opens_on_the_authenticated_page(
     assert options["gui"] == "gtk"
     assert options["private_mode"] is False
     assert seen["opacity"] == 1.0, "the web view stays hidden until its first load event"
+    assert seen["titles"] == ["(2) chatdesk", "chatdesk"]  # the window's title is the page's
     assert Path(options["storage_path"]) == home.data_dir / "webview"
     assert 'id="messages"' in seen["page"]
     assert seen["welcome"]["type"] == "welcome"

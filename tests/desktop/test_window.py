@@ -7,6 +7,9 @@ takes a screenshot of the display, closes the window and prints a JSON result.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from tests.desktop.xvfb import (
     wait_for_webkit_helpers_to_exit,
     xvfb,
 )
+from tests.support.requirements import require_executable
 
 pytestmark = pytest.mark.window
 
@@ -65,4 +69,21 @@ def test_sigterm_closes_the_window_and_exits_0(home: Home, display: str) -> None
         if running.process.poll() is None:
             running.process.kill()
             running.process.communicate(timeout=10)
+    wait_for_webkit_helpers_to_exit(display)
+
+
+def test_the_window_title_follows_the_page(display: str, home: Home) -> None:
+    """The taskbar shows what the page's title says (the unread count: "(3) chatdesk")."""
+    require_executable("xwininfo")  # x11-utils
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("window_title_probe.py"))],
+        env=home.env | {"DISPLAY": display},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = json.loads(result.stdout.strip().splitlines()[-1])["names"]
+    assert "(3) chatdesk" in names, names
     wait_for_webkit_helpers_to_exit(display)
