@@ -196,11 +196,11 @@ class Guard:
         )
         headers = [(b"cache-control", b"no-store")]
         if status == 401 and b"text/html" in _header(scope, b"accept"):
-            # A chat link followed from another site (an invite link in a web mail, the
-            # launcher's page for the system browser) is a cross-site navigation: it carries no
-            # SameSite=Strict cookie, not even the one /join has just set (its 303 continues that
-            # navigation), nor on a reload. Loading the page again from this origin is a
-            # same-site navigation, which does; without a cookie it gets the plain page.
+            # A chat link followed from another site (an invite link in a web mail) is a
+            # cross-site navigation: it carries no SameSite=Strict cookie, not even the one /join
+            # has just set (its 303 continues that navigation), nor on a reload. Loading the
+            # page again from this origin is a same-site navigation, which does; without a
+            # cookie it gets the plain page.
             body = _RELOADING_PAGE if _cross_site_navigation(scope) else _UNAUTHORIZED_PAGE
             headers += [(b"content-type", b"text/html; charset=utf-8"), *_UNAUTHORIZED_PAGE_HEADERS]
         else:

@@ -116,7 +116,6 @@ class Launcher:
         self._failure: str | None = None
         self._stopping = threading.Event()  # set by SIGINT/SIGTERM
         self._result: dict[str, Any] | None = None
-        self._browser_page: Path | None = None  # the redirect page the browser was sent to
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -138,8 +137,6 @@ class Launcher:
                     self._supervise(self._stopping, lambda: None)
             finally:
                 self._stop()
-                if self._browser_page is not None:
-                    self._browser_page.unlink(missing_ok=True)
                 self._instance.release()
                 if self._result is not None:
                     self._report_self_test()
@@ -330,16 +327,18 @@ class Launcher:
         self._supervise(self._stopping, lambda: None)
 
     def _open_browser(self) -> bool:
-        # The browser is another program: it gets the room-token loopback link (a loopback
-        # browser is the host too), never the owner key that stays in this process.
-        from chatdesk.desktop.browser import open_browser
+        # The browser is another program: give it the room-token loopback link, never the
+        # owner key. On Linux, webbrowser runs `xdg-open URL`, so that link is briefly on a
+        # command line other local users can read; loopback-only, and rotatable, so accepted.
+        # (Jupyter's way around it, a redirect page in a private file, fails with Ubuntu's snap
+        # browsers: they cannot read hidden directories of the home directory, nor /tmp.)
+        import webbrowser
 
         try:
-            self._browser_page = open_browser(self.join_urls()[0], self.data_dir)
+            return webbrowser.open(self.join_urls()[0])
         except Exception:
             logger.warning("cannot open a browser", exc_info=True)
             return False
-        return self._browser_page is not None
 
     # -- supervision: LAN switches from the UI, server crashes ---------------------------------
 

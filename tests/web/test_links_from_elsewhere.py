@@ -7,13 +7,11 @@ cookie: the guard has such a page load retried once from the chat's own origin.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from chatdesk.desktop.browser import write_redirect_page
 from tests.web.conftest import ChatServer
 
 pytestmark = pytest.mark.browser
@@ -41,13 +39,6 @@ def in_the_chat(page: Any, server: ChatServer) -> bool:
     page.locator("#messages").wait_for(state="attached", timeout=TIMEOUT_MS)
     cookies = page.context.cookies(server.url)
     return any(cookie["name"].startswith("chatdesk_") for cookie in cookies)
-
-
-def test_the_launchers_browser_page_leads_into_the_chat(
-    server: ChatServer, page: Any, tmp_path: Path
-) -> None:
-    page.goto(write_redirect_page(server.join_url, tmp_path).as_uri())
-    assert in_the_chat(page, server)
 
 
 def test_an_invite_link_clicked_on_another_site_leads_into_the_chat(
