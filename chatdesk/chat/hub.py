@@ -520,10 +520,27 @@ class Hub:
         for message_id, event in buffered:
             if message_id > replayed_up_to:
                 client.outbox.push(event)
-        self.broadcaster.subscribe(room, client, client.outbox.deliver)
+        self.broadcaster.subscribe(room, client, self._live_sink(client, room, replayed_up_to))
         client.joined[room] = True
         self._members.setdefault(room, {})[client] = None
         self._announce_presence(room)
+
+    def _live_sink(self, client: Client, room: str, replayed_up_to: int) -> Sink:
+        """`client`'s live sink in `room` once its replay sent every id up to `replayed_up_to`.
+
+        A message is readable as soon as it is committed, but published a moment later, on the
+        loop: the replay may have sent one whose publication is still to come. Such late ones
+        are dropped; from the first newer message on, the outbox takes every delivery directly.
+        """
+        deliver = client.outbox.deliver
+
+        def catching_up(message_id: int, event: Event) -> None:
+            if message_id <= replayed_up_to:
+                return
+            self.broadcaster.subscribe(room, client, deliver)
+            deliver(message_id, event)
+
+        return catching_up
 
     async def _replay(self, client: Client, room: str, after: int | None) -> int:
         """Send `room`'s stored messages with id > `after` (or the last 50); the last id sent,

@@ -192,6 +192,47 @@ def test_replay_then_live_has_no_gap_and_no_duplicate_at_the_seam(store):
     asyncio.run(main())
 
 
+class HeldBroadcaster(LocalBroadcaster):
+    """A LocalBroadcaster whose publications can be held back, like a loop busy elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[str, int, Any]] | None = None
+
+    def publish(self, room: str, message_id: int, event: Any) -> None:
+        if self.held is None:
+            super().publish(room, message_id, event)
+        else:
+            self.held.append((room, message_id, event))
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for publication in held:
+            super().publish(*publication)
+
+
+def test_a_message_published_after_the_replay_sent_it_is_not_sent_again(store):
+    """A commit is readable before it is published: the replay may send it first."""
+
+    async def main() -> None:
+        broadcaster = HeldBroadcaster()
+        hub = Hub(store, broadcaster)
+        hub.start()
+        await store.append("general", "w", "old", "old")
+        broadcaster.held = []
+        await store.append("general", "w", "committed, not yet published", "late")
+        socket = FakeSocket()
+        joiner = hub.connect(socket.send, socket.close, None)
+        await hub.receive(joiner, {"type": "hello", "nick": "j"})
+        await hub.receive(joiner, {"type": "join", "room": "general", "after": 0})
+        broadcaster.release()  # the late publication reaches the joiner's live sink
+        await store.append("general", "w", "live", "live")
+        texts = [f["text"] for f in socket.sent if f["type"] == "message"]
+        assert texts == ["old", "committed, not yet published", "live"]
+
+    asyncio.run(main())
+
+
 def test_one_serialised_event_is_shared_by_every_recipient(store):
     async def main() -> None:
         hub = Hub(store)
