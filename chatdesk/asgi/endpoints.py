@@ -33,11 +33,33 @@ def awaits_dispatch(app: object) -> bool:
     new: object = app.__new__
     if construct is not type.__call__ or new is not object.__new__:
         return False
-    if issubclass(app, HTTPEndpoint):
-        return app.__await__ is HTTPEndpoint.__await__
-    if issubclass(app, WebSocketEndpoint):
-        return app.__await__ is WebSocketEndpoint.__await__
-    return False
+    return issubclass(app, _Endpoint) and app.__await__ is _Endpoint.__await__
+
+
+class _Endpoint:
+    """What both endpoint kinds share: made from (scope, receive, send), awaited as dispatch().
+
+    Each class works its dispatch table out once; every subclass starts with its own None.
+    """
+
+    _scope_type: str
+    _dispatch: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._dispatch = None
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == self._scope_type
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.dispatch().__await__()
+
+    async def dispatch(self) -> None:
+        raise NotImplementedError
 
 
 class _Handler:
@@ -88,28 +110,15 @@ class _HTTPDispatch:
         self.method_not_allowed = _Handler(endpoint, "method_not_allowed", positional=1)
 
 
-class HTTPEndpoint:
+class HTTPEndpoint(_Endpoint):
     """An ASGI app that dispatches a request to the method named after its verb (`get`, `post`...).
 
     Path params go to a handler as keyword arguments when its signature names them (or takes
     **kwargs); they are always in `request.path_params`.
     """
 
-    # Worked out on the first request; every subclass starts with its own None.
-    _dispatch: _HTTPDispatch | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._dispatch = None
-
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return self.dispatch().__await__()
+    _scope_type = "http"
+    _dispatch: _HTTPDispatch | None = None  # worked out on the first request
 
     @classmethod
     def _dispatch_table(cls) -> _HTTPDispatch:
@@ -173,7 +182,7 @@ class _WebSocketDispatch:
         self.inline_key: str | None = encoding if inline else None
 
 
-class WebSocketEndpoint:
+class WebSocketEndpoint(_Endpoint):
     """An ASGI app running one WebSocket session through on_connect, on_receive, on_disconnect.
 
     `encoding` ("text", "bytes", "json" or None) decides what `on_receive` gets; a frame of the
@@ -182,21 +191,8 @@ class WebSocketEndpoint:
 
     encoding: Literal["text", "bytes", "json"] | None = None
 
-    # Worked out on the first connection; every subclass starts with its own None.
-    _dispatch: _WebSocketDispatch | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._dispatch = None
-
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "websocket"
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return self.dispatch().__await__()
+    _scope_type = "websocket"
+    _dispatch: _WebSocketDispatch | None = None  # worked out on the first connection
 
     @classmethod
     def _dispatch_table(cls) -> _WebSocketDispatch:
