@@ -276,18 +276,16 @@ class Launcher:
             self._fall_back(problem)
 
     def _run_window(self, url: str, sockets: list[Any], serving: threading.Event) -> None:
-        closed = threading.Event()
-        supervisors: list[threading.Thread] = []
+        testers: list[threading.Thread] = []
 
-        def task(window: Any) -> None:
-            supervisors.append(threading.current_thread())
+        def task(window: Any, closed: threading.Event) -> None:
             if self.self_test is not None:
                 # daemon: a window closed by hand mid-test must not keep the process alive
                 tester = threading.Thread(
                     target=self._self_test, args=(window,), name="chatdesk-self-test", daemon=True
                 )
                 tester.start()
-                supervisors.append(tester)
+                testers.append(tester)
             wait_until_shown(window)
             serving.set()
             try:
@@ -302,11 +300,27 @@ class Launcher:
             self._supervise(closed, window.destroy)
 
         try:
-            open_window(url, storage_dir=paths.webview_storage_dir(self.data_dir), task=task)
+            self._in_window(url, task)
+        finally:
+            for tester in testers:
+                tester.join(10)
+
+    def _in_window(self, url: str, task: Callable[[Any, threading.Event], None]) -> None:
+        """Show `url` until the window closes, running `task(window, closed)` meanwhile on
+        pywebview's task thread; `closed` is set once it has, then that thread is waited for."""
+        closed = threading.Event()
+        runners: list[threading.Thread] = []
+
+        def run(window: Any) -> None:
+            runners.append(threading.current_thread())
+            task(window, closed)
+
+        try:
+            open_window(url, storage_dir=paths.webview_storage_dir(self.data_dir), task=run)
         finally:
             closed.set()
-            for thread in supervisors:
-                thread.join(10)
+            for runner in runners:
+                runner.join(10)
 
     def _self_test(self, window: Any) -> None:
         assert self.self_test is not None
@@ -417,22 +431,14 @@ class Launcher:
 
     def _window_until_closed(self, url: str) -> None:
         """A window on another process's server; SIGINT/SIGTERM close it."""
-        closed = threading.Event()
-        watchers: list[threading.Thread] = []
 
-        def task(window: Any) -> None:
-            watchers.append(threading.current_thread())
+        def task(window: Any, closed: threading.Event) -> None:
             while not closed.wait(SUPERVISE_INTERVAL):
                 if self._stopping.is_set():
                     window.destroy()
                     return
 
-        try:
-            open_window(url, storage_dir=paths.webview_storage_dir(self.data_dir), task=task)
-        finally:
-            closed.set()
-            for thread in watchers:
-                thread.join(10)
+        self._in_window(url, task)
 
     def _report_self_test(self) -> None:
         assert self._result is not None
