@@ -100,7 +100,9 @@ def test_loopback_hosts_with_the_port_are_accepted(server: RunningServer, access
         "[::ffff:127.0.0.1]:{port}",
         "localhost.:{port}",
         "xlocalhost:{port}",
-        "127.0.0.1:{port} ",
+        "127.0.0.1 :{port}",
+        "127.0.0.1:{port} x",
+        "evil.com:{port} ",
         "",
     ],
 )
@@ -110,6 +112,54 @@ def test_other_hosts_are_refused(server: RunningServer, access: Access, host: st
     assert response.status == 403
     assert_security_headers(response)
     assert json.loads(response.body) == {"error": "host_not_allowed"}
+
+
+@pytest.mark.parametrize("padding", [" ", "\t", " \t "])
+def test_the_guard_judges_the_host_the_server_trimmed(access: Access, padding: str) -> None:
+    # RFC 9110 section 5.5: a field value has no leading or trailing whitespace, and uvicorn
+    # strips it. The guard then sees this machine's exact Host, and accepts it.
+    guard = Guard(tiny_app, access)
+    seen: list[bytes] = []
+
+    async def recording(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.extend(value for key, value in scope["headers"] if key == b"host")
+        await guard(scope, receive, send)
+
+    bearer = ("Authorization", f"Bearer {access.token}")
+    with serve(recording) as running:
+        host = f"127.0.0.1:{running.port}"
+        response = request(running.port, "/x", [("Host", f"{padding}{host}{padding}"), bearer])
+    assert seen == [host.encode()]
+    assert response.status == 200
+    assert response.body == b"host /x"
+
+
+@pytest.mark.parametrize("padding", [" ", "\t"])
+def test_the_guard_itself_trims_nothing(access: Access, padding: str) -> None:
+    # A server that passed whitespace through would get a refusal, not a lenient match.
+    guard = Guard(tiny_app, access)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/x",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (b"host", f"127.0.0.1:8000{padding}".encode()),
+            (b"authorization", f"Bearer {access.token}".encode()),
+        ],
+    }
+    asyncio.run(guard(scope, receive, send))
+    assert sent[0]["status"] == 403
 
 
 def test_a_missing_or_doubled_host_is_refused(server: RunningServer, access: Access) -> None:

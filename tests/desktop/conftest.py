@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import select
@@ -102,6 +103,38 @@ def start_chatdesk_command(
         _, err = process.communicate(timeout=10)
         raise AssertionError(f"no join line: {line!r}, stderr: {err!r}")
     return Running(process, match.group(1), int(match.group(2)), match.group(3))
+
+
+def read_line(running: Running, timeout: float = 10.0) -> str:
+    """The next line the running chatdesk prints on stdout (stripped)."""
+    assert running.process.stdout is not None
+    ready, _, _ = select.select([running.process.stdout], [], [], timeout)
+    assert ready, f"nothing printed within {timeout:g} s"
+    return running.process.stdout.readline().strip()
+
+
+def assert_serves_and_chats(running: Running) -> None:
+    """Its pages and static files load, and a message sent on /chat is acked and echoed."""
+    import httpx
+    from websockets.sync.client import connect
+
+    with httpx.Client(follow_redirects=True, timeout=10) as client:
+        assert client.get(f"{running.base}/healthz").json()["status"] == "ok"
+        page = client.get(running.url)
+        assert page.status_code == 200 and "chatdesk" in page.text
+        assert client.get(f"{running.base}/static/app.js").status_code == 200
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    url = f"ws://127.0.0.1:{running.port}/chat"
+    with connect(url, additional_headers={"Cookie": cookie}) as ws:
+        ws.send(json.dumps({"type": "hello", "nick": "tester"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
+        ws.send(json.dumps({"type": "join", "room": "general"}))
+        ws.send(json.dumps({"type": "send", "room": "general", "text": "hi", "client_id": "t1"}))
+        seen = set()
+        while seen != {"ack", "message"}:
+            frame = json.loads(ws.recv(timeout=10))
+            if frame.get("client_id") == "t1":
+                seen.add(frame["type"])
 
 
 def stop_chatdesk(running: Running, timeout: float = 10.0) -> tuple[int, str, str]:

@@ -4,7 +4,6 @@ real window under Xvfb. With CI=true a missing PyInstaller or Xvfb fails these t
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -12,11 +11,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from websockets.sync.client import connect
 
-from tests.desktop.conftest import ROOT, Home, Running, start_chatdesk_command, stop_chatdesk
+from tests.desktop.conftest import (
+    ROOT,
+    Home,
+    Running,
+    assert_serves_and_chats,
+    start_chatdesk_command,
+    stop_chatdesk,
+)
 from tests.desktop.xvfb import colours, run_self_test, xvfb
 from tests.support.requirements import require
 
@@ -79,25 +83,7 @@ def test_headless_executable_serves_and_chats(
         [str(executable)], home, "--port", "0", env=private_tmp, timeout=60
     )
     try:
-        with httpx.Client(follow_redirects=True, timeout=10) as client:
-            assert client.get(f"{running.base}/healthz").json()["status"] == "ok"
-            page = client.get(running.url)
-            assert page.status_code == 200 and "chatdesk" in page.text
-            assert client.get(f"{running.base}/static/app.js").status_code == 200
-            cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-        with connect(
-            f"ws://127.0.0.1:{running.port}/chat", additional_headers={"Cookie": cookie}
-        ) as ws:
-            ws.send(json.dumps({"type": "hello", "nick": "frozen"}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
-            ws.send(json.dumps({"type": "join", "room": "general"}))
-            send = {"type": "send", "room": "general", "text": "hi", "client_id": "f1"}
-            ws.send(json.dumps(send))
-            seen = set()
-            while seen != {"ack", "message"}:
-                frame = json.loads(ws.recv(timeout=10))
-                if frame.get("client_id") == "f1":
-                    seen.add(frame["type"])
+        assert_serves_and_chats(running)
         status, _, err = stop_chatdesk(running)
         assert status == 0, err
     finally:
