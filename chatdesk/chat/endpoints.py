@@ -173,14 +173,7 @@ class Join(HTTPEndpoint):
         if cookie is None:
             return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401, headers=_NO_STORE)
         response = RedirectResponse("/", status_code=303, headers=_NO_STORE)
-        response.set_cookie(
-            access.cookie_name,
-            cookie,
-            max_age=SESSION_MAX_AGE,
-            path="/",
-            httponly=True,
-            samesite="strict",
-        )
+        _set_session_cookie(response, access.cookie_name, cookie)
         return response
 
 
@@ -252,13 +245,24 @@ class Invite(HTTPEndpoint):
 
 
 class TokenRotate(HTTPEndpoint):
-    """`POST /api/token/rotate` (host only): a new room token; every guest session ends."""
+    """`POST /api/token/rotate` (host only): a new room token; every guest session ends.
+
+    The host who asked stays signed in: a browser whose session came from the old token gets
+    one made from the new token with the answer.
+    """
 
     async def post(self, request: Request) -> Response:
         if not is_host(request):
             return forbidden()
-        chat_of(request).access.rotate()
-        return JSONResponse({"status": "rotated"}, headers=_NO_STORE)
+        access = chat_of(request).access
+        token = access.rotate()
+        response = JSONResponse({"status": "rotated"}, headers=_NO_STORE)
+        session = request.scope.get("chatdesk.session")
+        if access.cookie_name in request.cookies and not getattr(session, "owner", False):
+            cookie = access.join(token)
+            assert cookie is not None
+            _set_session_cookie(response, access.cookie_name, cookie)
+        return response
 
 
 class Lan(HTTPEndpoint):
@@ -354,6 +358,12 @@ class ChatSocket(WebSocketEndpoint):
         if self.address is not None:
             chat_of_scope(self.scope).connections.release(self.address)
             self.address = None
+
+
+def _set_session_cookie(response: Response, name: str, value: str) -> None:
+    response.set_cookie(
+        name, value, max_age=SESSION_MAX_AGE, path="/", httponly=True, samesite="strict"
+    )
 
 
 async def _refuse_handshake(websocket: WebSocket, status: int, error: str) -> None:

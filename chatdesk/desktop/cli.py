@@ -11,7 +11,8 @@ from typing import Any
 import chatdesk
 from chatdesk.desktop import paths
 from chatdesk.desktop.logs import logging_to, redirect_missing_streams
-from chatdesk.desktop.settings import SettingsError, load_settings
+from chatdesk.desktop.settings import Settings, SettingsError, load_settings
+from chatdesk.desktop.state import recall
 
 __all__ = ["build_parser", "main"]
 
@@ -44,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lan",
-        action="store_const",
-        const=True,
-        help="accept guests from the local network (every interface, or --host plus loopback)",
+        action=argparse.BooleanOptionalAction,
+        help="accept guests from the local network (every interface, or --host plus loopback); "
+        "without either, the data directory's last choice (the Invite panel's switch)",
     )
     parser.add_argument("--host", metavar="HOST", help="the address to listen on")
     parser.add_argument(
@@ -86,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         "window": args.window,
     }
     try:
-        settings = load_settings(cli, settings_path=paths.settings_file())
+        settings = load_settings(
+            cli, settings_path=paths.settings_file(), remembered_lan=_remembered_lan
+        )
         if args.rotate_token:
             return _rotate_token(paths.data_dir(settings.data_dir))
         return _launch(settings, args)
@@ -94,11 +97,15 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(exc))
 
 
-def _launch(settings: Any, args: argparse.Namespace) -> int:
+def _remembered_lan(data_dir: Path | None) -> bool | None:
+    return recall(paths.data_dir(data_dir)).lan
+
+
+def _launch(settings: Settings, args: argparse.Namespace) -> int:
     from chatdesk.desktop.launcher import Launcher, LaunchError, SelfTest
 
     self_test = SelfTest(screenshot=args.screenshot) if args.self_test else None
-    launcher = Launcher(settings, settings_path=paths.settings_file(), self_test=self_test)
+    launcher = Launcher(settings, self_test=self_test)
     with logging_to(paths.log_dir()):
         try:
             return launcher.run()

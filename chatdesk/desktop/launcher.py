@@ -35,8 +35,10 @@ from chatdesk.desktop.server import (
     bind_sockets,
     listen_addresses,
 )
-from chatdesk.desktop.settings import Settings, remember_lan_port, remembered_lan_port, save_lan
+from chatdesk.desktop.settings import Settings
+from chatdesk.desktop.state import recall, remember
 from chatdesk.desktop.window import (
+    NoDisplay,
     WindowUnavailable,
     open_window,
     preload,
@@ -95,13 +97,11 @@ class Launcher:
         self,
         settings: Settings,
         *,
-        settings_path: Path | None = None,
         chat_factory: ChatFactory | None = None,
         self_test: SelfTest | None = None,
         out: TextIO | None = None,
     ) -> None:
         self.settings = settings
-        self.settings_path = settings_path
         self.data_dir = paths.data_dir(settings.data_dir)
         self.lan = settings.lan
         self.self_test = self_test
@@ -112,6 +112,7 @@ class Launcher:
         self._chat: Any = None
         self._server: ServerThread | None = None
         self._lan_request: bool | None = None
+        self._token_rotated = threading.Event()  # set on the server's thread, read by _supervise
         self._request_lock = threading.Lock()
         self._failure: str | None = None
         self._stopping = threading.Event()  # set by SIGINT/SIGTERM
@@ -126,7 +127,7 @@ class Launcher:
         except OSError as exc:
             raise LaunchError(f"cannot create the data directory {self.data_dir}: {exc}") from None
         with _on_signals(self._stopping.set):
-            if not self._instance.acquire():
+            if not self._acquire_instance():
                 return self._point_at_running()
             try:
                 if self.settings.window:
@@ -146,11 +147,21 @@ class Launcher:
             return 1
         return 0
 
+    def _acquire_instance(self) -> bool:
+        """Take the data directory's lock; False when another process serves it."""
+        try:
+            return self._instance.acquire()
+        except OSError as exc:
+            raise LaunchError(
+                f"cannot use the data directory {self.data_dir}: {exc.strerror}; "
+                "make it writable or choose another with --data-dir"
+            ) from None
+
     def _first_port(self) -> tuple[int, bool]:
-        """The port to bind, and whether it is only the one LAN mode remembered (may move)."""
-        if self.settings.port or not self.lan:
+        """The port to bind, and whether it is only the one remembered (then it may move)."""
+        if self.settings.port:
             return self.settings.port, False
-        remembered = remembered_lan_port(self.data_dir)
+        remembered = recall(self.data_dir).port
         return remembered or 0, remembered is not None
 
     def _start(self, port: int, may_move: bool = False) -> None:
@@ -158,15 +169,21 @@ class Launcher:
         self._serve(self._bind(port, may_move))
 
     def _bind(self, port: int, may_move: bool = False) -> list[Any]:
-        """The listening sockets; a remembered LAN port (`may_move`) that is taken moves."""
+        """The listening sockets; a remembered port (`may_move`) that is taken moves, loudly."""
         addresses = listen_addresses(self.lan, self.settings.host)
         try:
             return bind_sockets(addresses, port)
         except BindError as exc:
             if not may_move:
                 raise LaunchError(str(exc)) from None
-            logger.warning("%s; the LAN port changes, so earlier invite links stop working", exc)
-            return self._bind_or_fail(addresses, 0)
+        sockets = self._bind_or_fail(addresses, 0)
+        logger.warning(
+            "port %d, this chat's port last time, is taken: serving on port %d instead, "
+            "so links and open tabs with the old port no longer reach this chat",
+            port,
+            sockets[0].getsockname()[1],
+        )
+        return sockets
 
     def _serve(self, sockets: list[Any]) -> None:
         """Open the chat and serve it on `sockets`; LaunchError (sockets closed) on failure."""
@@ -187,8 +204,11 @@ class Launcher:
             chat.close()
             raise LaunchError(f"{exc} (details in {paths.log_dir()})") from None
         self._chat, self._server = chat, server
-        if self.lan:
-            remember_lan_port(self.data_dir, server.port)
+        chat.access.add_rotation_listener(self._token_rotated.set)
+        try:
+            remember(self.data_dir, port=server.port)
+        except OSError as exc:
+            logger.warning("cannot remember port %d for %s: %s", server.port, self.data_dir, exc)
 
     @staticmethod
     def _bind_or_fail(addresses: Sequence[str], port: int) -> list[Any]:
@@ -248,6 +268,9 @@ class Launcher:
     def _published(self) -> None:
         """Tell the world where we are: the runtime file, then the join lines on stdout."""
         self._instance.publish(self.port, lan=self.lan)
+        self._print_join_urls()
+
+    def _print_join_urls(self) -> None:
         for url in self.join_urls():
             print(f"chatdesk: open {url}", file=self._out, flush=True)
 
@@ -260,15 +283,14 @@ class Launcher:
         """The window, its page loading while the server starts; without one, serve and say why."""
         sockets = self._bind(*self._first_port())
         port = sockets[0].getsockname()[1]
-        problem = window_problem()
+        problem = window_problem() or preload()
         serving = threading.Event()  # set once the sockets are handed to _serve
         if problem is None:
-            preload()
             try:
                 self._run_window(self._owner_url(port), sockets, serving)
                 return
             except WindowUnavailable as exc:
-                problem = str(exc)
+                problem = exc
         if not serving.is_set():
             self._serve(sockets)
             self._published()
@@ -328,9 +350,9 @@ class Launcher:
             window, screenshot=self.self_test.screenshot, timeout=self.self_test.timeout
         )
 
-    def _fall_back(self, reason: str) -> None:
+    def _fall_back(self, reason: WindowUnavailable) -> None:
         """Serve without a window; where a desktop exists, open the system browser instead."""
-        browser = reason != "no display found" and self._open_browser()
+        browser = not isinstance(reason, NoDisplay) and self._open_browser()
         action = "opened the link in the browser" if browser else "open a link above in a browser"
         print(
             f"chatdesk: {reason}; serving without a window ({action})", file=sys.stderr, flush=True
@@ -372,6 +394,9 @@ class Launcher:
                 return
             with self._request_lock:
                 request, self._lan_request = self._lan_request, None
+            if self._token_rotated.is_set():
+                self._token_rotated.clear()
+                self._announce_new_token()
             try:
                 if request is not None and request != self.lan:
                     self._switch_lan(request)
@@ -381,6 +406,15 @@ class Launcher:
                 self._failure = str(exc)
                 close()
                 return
+
+    def _announce_new_token(self) -> None:
+        """The room token changed (the Invite panel, or --rotate-token): print the new links."""
+        print(
+            "chatdesk: the room token was replaced; earlier invite links no longer work",
+            file=sys.stderr,
+            flush=True,
+        )
+        self._print_join_urls()
 
     def _switch_lan(self, enabled: bool) -> None:
         """Restart the listener on the same port for the new mode; remember the choice."""
@@ -395,11 +429,10 @@ class Launcher:
             self._start(port)
             self._published()
             return
-        if self.settings_path is not None:
-            try:
-                save_lan(self.settings_path, enabled)
-            except OSError as exc:
-                logger.warning("cannot save lan = %s in %s: %s", enabled, self.settings_path, exc)
+        try:
+            remember(self.data_dir, lan=enabled)
+        except OSError as exc:
+            logger.warning("cannot remember LAN mode for %s: %s", self.data_dir, exc)
         self._published()
 
     # -- a second launch -----------------------------------------------------------------------
@@ -421,8 +454,7 @@ class Launcher:
             file=sys.stderr,
             flush=True,
         )
-        problem = window_problem() if self.settings.window else "no window asked for"
-        if problem is None:
+        if self.settings.window and (window_problem() or preload()) is None:
             with contextlib.suppress(WindowUnavailable):
                 self._window_until_closed(url)
                 return 0

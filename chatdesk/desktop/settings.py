@@ -1,33 +1,20 @@
-"""Settings: defaults < `settings.toml` < `CHATDESK_*` environment variables < command line."""
+"""Settings: defaults < `settings.toml` < the data directory's LAN switch < `CHATDESK_*`
+environment variables < command line."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from chatdesk.files import write_atomically
+__all__ = ["Settings", "SettingsError", "is_loopback", "load_settings"]
 
-__all__ = [
-    "Settings",
-    "SettingsError",
-    "load_settings",
-    "remember_lan_port",
-    "remembered_lan_port",
-    "save_lan",
-]
-
-STATE_FILE = "state.json"  # in the data directory: what chatdesk remembers about it
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-_LAN_LINE = re.compile(r"^\s*lan\s*=.*$", re.MULTILINE)
-_TABLE_LINE = re.compile(r"^\s*\[", re.MULTILINE)
 
 
 class SettingsError(Exception):
@@ -50,14 +37,23 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     settings_path: Path | None = None,
+    remembered_lan: Callable[[Path | None], bool | None] | None = None,
 ) -> Settings:
-    """Merge the layers; `cli` holds only options given on the command line (None = not given)."""
-    settings = Settings()
-    if settings_path is not None:
-        settings = _apply(settings, _read_file(settings_path), f"{settings_path}")
-    env = os.environ if environ is None else environ
-    settings = _apply(settings, _read_environ(env), "the environment")
-    settings = _apply(settings, {k: v for k, v in cli.items() if v is not None}, "the command line")
+    """Merge the layers; `cli` holds only options given on the command line (None = not given).
+
+    `remembered_lan(data_dir)` is the LAN switch a data directory remembers (the Invite panel's):
+    it wins over the settings file, and loses to the environment and the command line.
+    """
+    given = {k: v for k, v in cli.items() if v is not None}
+    from_file = _read_file(settings_path) if settings_path is not None else {}
+    from_env = _read_environ(os.environ if environ is None else environ)
+    settings = _apply(Settings(), from_file, f"{settings_path}")
+    settings = _apply(settings, from_env, "the environment")
+    settings = _apply(settings, given, "the command line")
+    if remembered_lan is not None and "lan" not in from_env and "lan" not in given:
+        lan = remembered_lan(settings.data_dir)
+        if lan is not None:
+            settings = replace(settings, lan=lan)
     _check_host(settings)
     return settings
 
@@ -152,35 +148,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def save_lan(settings_path: Path, enabled: bool) -> None:
-    """Persist `lan = <enabled>` in the settings file, keeping the rest of it as written."""
-    try:
-        text = settings_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    line = f"lan = {'true' if enabled else 'false'}"
-    top_level_end = m.start() if (m := _TABLE_LINE.search(text)) else len(text)
-    head, tail = text[:top_level_end], text[top_level_end:]
-    head = _LAN_LINE.sub(line, head, count=1) if _LAN_LINE.search(head) else f"{line}\n{head}"
-    write_atomically(settings_path, head + tail)
-
-
-def remembered_lan_port(data_dir: Path) -> int | None:
-    """The port LAN mode used last time for this data directory, if any."""
-    try:
-        state = json.loads((data_dir / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    port = state.get("lan_port") if isinstance(state, dict) else None
-    if isinstance(port, int) and not isinstance(port, bool) and 0 < port <= 65535:
-        return port
-    return None
-
-
-def remember_lan_port(data_dir: Path, port: int) -> None:
-    """Remember `port` as this data directory's LAN port, so invite links survive restarts."""
-    if remembered_lan_port(data_dir) == port:
-        return
-    write_atomically(data_dir / STATE_FILE, json.dumps({"lan_port": port}) + "\n")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "NoDisplay",
     "WindowUnavailable",
     "close_after_pywebview_script",
     "open_window",
@@ -39,18 +40,24 @@ class WindowUnavailable(Exception):
     """No window can open here; the message says why (one line)."""
 
 
-def window_problem() -> str | None:
+class NoDisplay(WindowUnavailable):
+    """There is no display to show a window on: none is set, or the one set does not answer."""
+
+
+def window_problem() -> WindowUnavailable | None:
     """Why no window can open here (no display, no webview backend), or None."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
-        return "no display found"
+        return NoDisplay("no display found")
     if "webview" in sys.modules and sys.modules["webview"] is not None:
         return None  # already loaded (or stood in for by a test)
     if importlib.util.find_spec("webview") is None:
-        return "pywebview is not installed"
+        return WindowUnavailable("pywebview is not installed")
     if _gui() == "gtk" and importlib.util.find_spec("gi") is None:
-        return "PyGObject (GTK) is not installed"
+        return WindowUnavailable(
+            "the window needs PyGObject (pip install 'chatdesk[gtk]', or scripts/setup)"
+        )
     return None
 
 
@@ -62,12 +69,13 @@ def _gui() -> str | None:
     return "gtk" if sys.platform.startswith("linux") else None
 
 
-def preload() -> None:
-    """Import pywebview and its backend ahead of time, on the thread that will run the window.
+def preload() -> NoDisplay | None:
+    """Import pywebview and its backend ahead of time, on the thread that will run the window;
+    NoDisplay when GTK cannot open the display it was given (a stale DISPLAY, say).
 
     GTK initialises on import, so this must be the main thread. Meanwhile another thread loads
     WebKitGTK's shared library (ctypes lets go of the GIL while the dynamic linker works), so
-    linking it overlaps pywebview's Python imports. A failure is left for open_window() to report.
+    linking it overlaps pywebview's Python imports. Other failures are left for open_window().
     """
     loading: threading.Thread | None = None
     if _gui() == "gtk":
@@ -80,11 +88,23 @@ def preload() -> None:
             import webview.platforms.gtk  # noqa: F401
 
             _no_dmabuf_without_gpu()  # read when the first web view is made
+            return _gtk_display_problem()
     except Exception:
         pass
     finally:
         if loading is not None:
             loading.join()
+    return None
+
+
+def _gtk_display_problem() -> NoDisplay | None:
+    # GTK only warns when it cannot open the display; pywebview would then exit the process.
+    from gi.repository import Gdk
+
+    if Gdk.Display.get_default() is not None:
+        return None
+    display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
+    return NoDisplay(f"cannot open the display {display}")
 
 
 def _load_library(name: str) -> None:

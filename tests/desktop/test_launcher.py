@@ -10,6 +10,7 @@ started. The real window is tested under Xvfb in test_window.py.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -32,23 +33,21 @@ from websockets.sync.client import connect
 from chatdesk.desktop import cli
 from chatdesk.desktop.instance import RUNTIME_FILE
 from chatdesk.desktop.launcher import Launcher, LaunchError, real_chat
-from chatdesk.desktop.settings import (
-    Settings,
-    SettingsError,
-    load_settings,
-    remember_lan_port,
-    remembered_lan_port,
-    save_lan,
-)
+from chatdesk.desktop.logs import logging_to
+from chatdesk.desktop.settings import Settings, SettingsError, load_settings
+from chatdesk.desktop.state import recall, remember
 from tests.desktop.conftest import (
     JOIN_LINE,
     ROOT,
     Home,
     chatdesk_command,
     chatdesk_serving,
+    read_line,
     start_chatdesk,
+    start_chatdesk_command,
     stop_chatdesk,
 )
+from tests.support.requirements import require, require_executable
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -165,11 +164,7 @@ def fake_webview(on_start: Callable[[FakeWindow], None]) -> tuple[types.ModuleTy
 
 
 def launcher(home: Home, out: io.StringIO, **settings: Any) -> Launcher:
-    return Launcher(
-        Settings(data_dir=home.data_dir, **settings),
-        settings_path=home.settings_path,
-        out=out,
-    )
+    return Launcher(Settings(data_dir=home.data_dir, **settings), out=out)
 
 
 def join_lines(text: str) -> list[str]:
@@ -333,7 +328,7 @@ def test_the_ui_lan_switch_restarts_the_listener_on_the_same_port(
         port = int(window.url.split(":")[2].split("/")[0])
         switch(window, True)
         wait_for(2)
-        assert remembered_lan_port(home.data_dir) == port
+        assert recall(home.data_dir).port == port
         switch(window, False)  # same port, same owner key: the window reconnects
         wait_for(3)
         with login(window.url):
@@ -345,19 +340,15 @@ def test_the_ui_lan_switch_restarts_the_listener_on_the_same_port(
     monkeypatch.setattr("chatdesk.desktop.network.allowed_lan_hosts", lambda host: ["192.0.2.7"])
     monkeypatch.setattr("chatdesk.desktop.network.lan_addresses", lambda: ["192.0.2.7"])
     out = io.StringIO()
-    run = Launcher(
-        Settings(data_dir=home.data_dir),
-        settings_path=home.settings_path,
-        chat_factory=recording_factory,
-        out=out,
-    )
+    run = Launcher(Settings(data_dir=home.data_dir), chat_factory=recording_factory, out=out)
     assert run.run() == 0
     assert [args[1] for args in made] == [(), ["192.0.2.7"], ()]
     assert made[0][2] == made[1][2] == made[2][2]  # one owner key for the process
     lines = join_lines(out.getvalue())
     assert len(lines) == 4  # loopback; loopback + the LAN address; loopback
     assert lines[2].startswith("chatdesk: open http://192.0.2.7:")
-    assert home.settings_path.read_text() == "lan = false\n"
+    assert recall(home.data_dir).lan is False  # the data directory's choice, ...
+    assert not home.settings_path.exists()  # ... not every data directory's
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -397,6 +388,69 @@ def test_a_corrupt_store_is_one_clear_error(home: Home) -> None:
     assert line.startswith(f"chatdesk: error: cannot open the chat in {home.data_dir}: ")
     assert "chat.db" in line
     assert not (home.data_dir / RUNTIME_FILE).exists()
+
+
+def test_an_unwritable_data_dir_is_one_clear_error(home: Home) -> None:
+    home.data_dir.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        # root writes anywhere: make it read-only with a private mount, as a full or locked
+        # down disk would be.
+        unshare = require_executable("unshare")
+        command = (
+            'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"',
+            str(home.data_dir),
+            *chatdesk_command(),
+        )
+        result = subprocess.run(
+            [unshare, "--mount", "sh", "-c", *command, "--no-window", "--data-dir",
+             str(home.data_dir)],
+            cwd=ROOT, env=home.env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    else:
+        home.data_dir.chmod(0o500)
+        result = run_cli(home, "--no-window")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"chatdesk: error: cannot use the data directory {home.data_dir}: "
+        f"{'Read-only file system' if os.geteuid() == 0 else 'Permission denied'}; "
+        "make it writable or choose another with --data-dir\n"
+    )
+
+
+def test_a_stale_display_serves_and_prints_the_link(home: Home) -> None:
+    require(importlib.util.find_spec("gi") is not None, "PyGObject is not installed")
+    display = next(n for n in range(77, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    env = home.env | {"DISPLAY": f":{display}"}
+    env.pop("WAYLAND_DISPLAY", None)
+    running = start_chatdesk_command(chatdesk_command(), home, env=env, window=True)
+    try:
+        with login(running.url) as client:
+            assert client.get(f"{running.base}/api/rooms").status_code == 200
+        status, _, err = stop_chatdesk(running)
+        assert status == 0, err
+        assert (
+            f"chatdesk: cannot open the display :{display}; serving without a window "
+            "(open a link above in a browser)\n"
+        ) in err
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.communicate(timeout=10)
+
+
+def test_a_token_rotated_from_the_invite_panel_prints_the_new_links(home: Home) -> None:
+    with chatdesk_serving(home) as running:
+        with login(running.url) as client:  # a `--no-window` host's browser on this machine
+            rotated = client.post(f"{running.base}/api/token/rotate")
+            assert rotated.status_code == 200
+            line = read_line(running)
+            new_token = (home.data_dir / "token").read_text().strip()
+            assert line == f"chatdesk: open {running.base}/join?token={new_token}"
+            assert client.get(f"{running.base}/api/rooms").status_code == 200  # still signed in
+        status, _, err = stop_chatdesk(running)
+        assert status == 0
+        assert err == "chatdesk: the room token was replaced; earlier invite links no longer work\n"
 
 
 def test_sigterm_stops_gracefully_closing_websockets(home: Home) -> None:
@@ -474,11 +528,33 @@ def test_bad_settings_are_one_error_line_and_status_1(
     )
 
 
-def test_saving_lan_keeps_the_rest_of_the_settings_file(tmp_path: Path) -> None:
+def test_the_lan_switch_is_remembered_per_data_directory(tmp_path: Path) -> None:
+    switched, other = tmp_path / "switched", tmp_path / "other"
+    switched.mkdir()
+    remember(switched, lan=True)  # what the Invite panel's switch does
     file = tmp_path / "settings.toml"
-    file.write_text("# mine\nport = 8123\nlan = false  # off\n[extra]\nlan = 1\n")
-    save_lan(file, True)
-    assert file.read_text() == "# mine\nport = 8123\nlan = true\n[extra]\nlan = 1\n"
+    file.write_text("lan = false\n")
+
+    def lan(data_dir: Path, cli: dict[str, Any], environ: dict[str, str]) -> bool:
+        settings = load_settings(
+            {"data_dir": str(data_dir), **cli},
+            environ=environ,
+            settings_path=file,
+            remembered_lan=lambda path: recall(Path(path) if path else tmp_path).lan,
+        )
+        return settings.lan
+
+    assert lan(switched, {}, {}) is True  # wins over the settings file
+    assert lan(other, {}, {}) is False
+    assert lan(switched, {"lan": False}, {}) is False  # --no-lan
+    assert lan(switched, {}, {"CHATDESK_LAN": "0"}) is False
+    assert lan(other, {"lan": True}, {}) is True
+
+
+def test_no_lan_on_the_command_line(home: Home) -> None:
+    args = cli.build_parser().parse_args(["--no-lan"])
+    assert args.lan is False
+    assert cli.build_parser().parse_args([]).lan is None
 
 
 def test_lan_on_the_command_line_is_not_saved_but_its_port_is_remembered(
@@ -492,7 +568,7 @@ def test_lan_on_the_command_line_is_not_saved_but_its_port_is_remembered(
     assert launcher(home, out, lan=True, host="127.0.0.1", window=False).run() == 0
     signaller.join()
     port = int(JOIN_LINE.match(join_lines(out.getvalue())[0]).group(2))  # type: ignore[union-attr]
-    assert remembered_lan_port(home.data_dir) == port
+    assert recall(home.data_dir).port == port
     assert not home.settings_path.exists()
     out = io.StringIO()
     signaller = signal_when_serving(out)
@@ -515,6 +591,7 @@ def test_rotate_token_works_while_a_server_runs(home: Home) -> None:
         assert running.token not in result.stdout
         new_token = (home.data_dir / "token").read_text().strip()
         assert new_token != running.token
+        assert read_line(running) == f"chatdesk: open {running.base}/join?token={new_token}"
         with httpx.Client(timeout=10) as client:
             assert client.get(running.url).status_code == 401
             joined = client.get(f"{running.base}/join?token={new_token}", follow_redirects=True)
@@ -582,8 +659,9 @@ def test_a_second_launch_with_a_display_opens_a_window_on_the_running_one(
         assert stop_chatdesk(running)[0] == 0
 
 
-def test_a_remembered_lan_port_taken_meanwhile_moves(
-    home: Home, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("lan", [False, True])
+def test_a_remembered_port_taken_meanwhile_moves_and_says_so(
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lan: bool
 ) -> None:
     monkeypatch.setattr("chatdesk.desktop.network.allowed_lan_hosts", lambda host: [])
     with socket.socket() as taken:
@@ -591,11 +669,27 @@ def test_a_remembered_lan_port_taken_meanwhile_moves(
         taken.listen()
         port = taken.getsockname()[1]
         home.data_dir.mkdir(mode=0o700)
-        remember_lan_port(home.data_dir, port)
+        remember(home.data_dir, port=port)
         out = io.StringIO()
         signaller = signal_when_serving(out)
-        assert launcher(home, out, lan=True, host="127.0.0.1", window=False).run() == 0
+        with logging_to(home.log_dir):
+            assert launcher(home, out, lan=lan, host="127.0.0.1", window=False).run() == 0
         signaller.join()
-    moved = remembered_lan_port(home.data_dir)
+    moved = recall(home.data_dir).port
     assert moved is not None and moved != port
     assert f"127.0.0.1:{moved}/" in join_lines(out.getvalue())[0]
+    assert capsys.readouterr().err == (
+        f"chatdesk: warning: port {port}, this chat's port last time, is taken: serving on "
+        f"port {moved} instead, so links and open tabs with the old port no longer reach this "
+        "chat\n"
+    )
+
+
+def test_a_restart_keeps_the_port_so_links_and_tabs_keep_working(home: Home) -> None:
+    with chatdesk_serving(home) as first, login(first.url) as client:
+        assert stop_chatdesk(first)[0] == 0
+        with chatdesk_serving(home) as second:
+            assert second.port == first.port
+            assert second.url == first.url
+            assert client.get(f"{second.base}/api/rooms").status_code == 200
+            assert stop_chatdesk(second)[0] == 0
