@@ -17,6 +17,7 @@ from tests.desktop.conftest import stop_chatdesk as stop
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 LOCK = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
 REFRESH = "scripts/lock refreshes both"
+UV_ENVIRONMENT = {"UV_PYTHON_DOWNLOADS": "never", "UV_SYSTEM_CERTS": "1"}  # as scripts/setup
 
 
 def uv(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -24,7 +25,7 @@ def uv(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "uv", *args],
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | UV_ENVIRONMENT,
         capture_output=True,
         text=True,
         timeout=timeout,
