@@ -74,7 +74,11 @@ class Chat:
         self.connections = ConnectionLimit(MAX_CONNECTIONS_PER_ADDRESS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.access.add_rotation_listener(self._on_rotation)
-        inner = App(routes=routes(), lifespan=self._lifespan)
+        inner = App(
+            routes=routes(),
+            lifespan=self._lifespan,
+            exception_handlers={404: endpoints.unknown_path},
+        )
         inner.state.chat = self
         self.guard = Guard(inner, self.access, self.lan_hosts)
         self.app = self.guard

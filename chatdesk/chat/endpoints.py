@@ -17,7 +17,6 @@ running `Chat` in `request.app.state.chat`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import chatdesk
@@ -26,6 +25,7 @@ from chatdesk.asgi import (
     HTMLResponse,
     HTTPEndpoint,
     JSONResponse,
+    PlainTextResponse,
     RedirectResponse,
     Request,
     Response,
@@ -33,9 +33,11 @@ from chatdesk.asgi import (
     WebSocketEndpoint,
 )
 from chatdesk.asgi.requests import HTTPConnection
-from chatdesk.chat import rooms
+from chatdesk.chat import pages, rooms
+from chatdesk.chat.guard import PAGE_CSP
 from chatdesk.chat.hub import CLOSE_TRY_AGAIN_LATER, Client
 from chatdesk.chat.invite import invite_links
+from chatdesk.chat.pages import WEB_DIR
 from chatdesk.chat.rooms import InvalidValue
 
 if TYPE_CHECKING:
@@ -55,10 +57,9 @@ __all__ = [
     "Rooms",
     "Search",
     "TokenRotate",
+    "page_response",
+    "unknown_path",
 ]
-
-# Next to the package, so it is found from a source tree, a wheel and a PyInstaller bundle.
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 SESSION_MAX_AGE = 30 * 24 * 3600  # seconds; the token (and so the cookie) outlives restarts
 SEARCH_QUERY_MAX = 200  # characters
@@ -69,17 +70,6 @@ CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_TOO_BIG = 1009
 
 _NO_STORE = {"Cache-Control": "no-store"}
-
-UNAUTHORIZED_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>chatdesk: invite link needed</title></head>
-<body>
-<h1>This invite link does not work</h1>
-<p>The link is wrong or no longer valid (the host may have replaced it).
-Ask the host of the chat for a new invite link.</p>
-</body>
-</html>
-"""
 
 
 def chat_of(connection: HTTPConnection) -> Chat:
@@ -107,6 +97,19 @@ def bad_request(detail: str) -> JSONResponse:
 def not_found(detail: str) -> JSONResponse:
     """`404 {"error": "not_found", "detail": ...}`."""
     return JSONResponse({"error": "not_found", "detail": detail}, status_code=404)
+
+
+def page_response(page: bytes, status_code: int) -> HTMLResponse:
+    """One of chatdesk's standalone pages (`chat.pages`), under the policy that allows its style."""
+    headers = {**_NO_STORE, "Content-Security-Policy": PAGE_CSP}
+    return HTMLResponse(page, status_code=status_code, headers=headers)
+
+
+async def unknown_path(request: Request, exc: Exception) -> Response:
+    """The 404 for a path nothing serves: a page for a browser, plain text for a program."""
+    if "text/html" in request.headers.get("accept", ""):
+        return page_response(pages.NOT_FOUND, 404)
+    return PlainTextResponse("Not Found", status_code=404)
 
 
 def forbidden() -> JSONResponse:
@@ -171,7 +174,7 @@ class Join(HTTPEndpoint):
         candidate = request.query_params.get("token")
         cookie = access.join(candidate) if candidate else None
         if cookie is None:
-            return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401, headers=_NO_STORE)
+            return page_response(pages.BAD_INVITE, 401)
         response = RedirectResponse("/", status_code=303, headers=_NO_STORE)
         _set_session_cookie(response, access.cookie_name, cookie)
         return response

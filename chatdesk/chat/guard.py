@@ -6,21 +6,22 @@ Origin, when present, must be exactly `http://` + Host (403), and so must the Or
 request that may change state (POST, PUT, PATCH, DELETE: no cross-origin form posts, even from
 another port of the same host, which SameSite=Strict counts as the same site); then everything
 but `GET /healthz` and `GET /join` needs valid credentials (HTTP 401, WebSocket 403 before
-accept). Every HTTP response, the app's included, carries the security headers.
+accept). Every HTTP response, the app's included, carries the security headers. A browser
+refused for its credentials or its Host gets one of chatdesk's pages (`chat.pages`); programs get
+JSON.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from chatdesk.chat import pages
 from chatdesk.chat.access import Access
 
-__all__ = ["LOOPBACK_NAMES", "Guard"]
+__all__ = ["CSP", "LOOPBACK_NAMES", "PAGE_CSP", "Guard"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,34 +51,12 @@ _OTHER_SECURITY_HEADERS = [
 SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), *_OTHER_SECURITY_HEADERS]
 _SECURITY_HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
 
-_UNAUTHORIZED_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;"
-    "min-height:100vh;background:#f4f5f7;color:#1d2330}"
-    "main{max-width:28rem;padding:2rem;background:#fff;border-radius:12px;"
-    "box-shadow:0 2px 12px #0002}h1{font-size:1.4rem;margin-top:0}"
-    "@media(prefers-color-scheme:dark){body{background:#15181f;color:#e6e8ee}"
-    "main{background:#20242d}}"
-)
-_UNAUTHORIZED_HEAD = "<!doctype html><html lang=en><meta charset=utf-8>"
-_UNAUTHORIZED_BODY = (
-    '<meta name=viewport content="width=device-width,initial-scale=1">'
-    f"<title>chatdesk: invite needed</title><style>{_UNAUTHORIZED_STYLE}</style>"
-    "<main><h1>This chat needs an invite</h1>"
-    "<p>Ask the host for an invite link (or its QR code) and open it on this device.</p>"
-    "<p>If you had joined before, the host may have replaced the room's invite: "
-    "ask for the new one.</p></main></html>"
-)
-_UNAUTHORIZED_PAGE = (_UNAUTHORIZED_HEAD + _UNAUTHORIZED_BODY).encode()
-# The same page, loading itself again at once: see Guard._refuse.
-_RELOADING_PAGE = (
-    _UNAUTHORIZED_HEAD + "<meta http-equiv=refresh content=0>" + _UNAUTHORIZED_BODY
-).encode()
-_STYLE_HASH = base64.b64encode(hashlib.sha256(_UNAUTHORIZED_STYLE.encode()).digest()).decode()
-_UNAUTHORIZED_CSP = CSP.replace("style-src 'self'", f"style-src 'sha256-{_STYLE_HASH}'")
-_UNAUTHORIZED_PAGE_HEADERS = [
-    (b"content-security-policy", _UNAUTHORIZED_CSP.encode()),
-    *_OTHER_SECURITY_HEADERS,
-]
+# chatdesk's standalone pages (chat.pages) get the same policy, but for the one inline style
+# they carry; the app asks for it by setting exactly this policy on a page it serves.
+PAGE_CSP = CSP.replace("style-src 'self'", f"style-src {pages.STYLE_SOURCE}")
+PAGE_SECURITY_HEADERS = [(b"content-security-policy", PAGE_CSP.encode()), *_OTHER_SECURITY_HEADERS]
+_PAGE_CSP_VALUE = PAGE_CSP.encode()
+HOST_NOT_ALLOWED = "host not allowed"
 
 
 def _host_name(host: str) -> str:
@@ -119,7 +98,7 @@ class Guard:
             return
         host = self._checked_host(scope)
         if host is None:
-            await self._refuse(scope, send, 403, "host not allowed")
+            await self._refuse(scope, send, 403, HOST_NOT_ALLOWED)
             return
         if (kind == "websocket" or scope["method"] not in SAFE_METHODS) and not self._origin_ok(
             scope, host
@@ -171,12 +150,14 @@ class Guard:
     def _with_security_headers(send: Send) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", ())
-                    if name.lower() not in _SECURITY_HEADER_NAMES
-                ]
-                headers.extend(SECURITY_HEADERS)
+                security = SECURITY_HEADERS
+                headers = []
+                for name, value in message.get("headers", ()):
+                    if name.lower() not in _SECURITY_HEADER_NAMES:
+                        headers.append((name, value))
+                    elif name.lower() == b"content-security-policy" and value == _PAGE_CSP_VALUE:
+                        security = PAGE_SECURITY_HEADERS
+                headers.extend(security)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -195,14 +176,10 @@ class Guard:
             _header(scope, b"host")[:100].decode("latin-1"),
         )
         headers = [(b"cache-control", b"no-store")]
-        if status == 401 and b"text/html" in _header(scope, b"accept"):
-            # A chat link followed from another site (an invite link in a web mail) is a
-            # cross-site navigation: it carries no SameSite=Strict cookie, not even the one /join
-            # has just set (its 303 continues that navigation), nor on a reload. Loading the
-            # page again from this origin is a same-site navigation, which does; without a
-            # cookie it gets the plain page.
-            body = _RELOADING_PAGE if _cross_site_navigation(scope) else _UNAUTHORIZED_PAGE
-            headers += [(b"content-type", b"text/html; charset=utf-8"), *_UNAUTHORIZED_PAGE_HEADERS]
+        page = _refusal_page(scope, status, reason)
+        if page is not None:
+            body = page
+            headers += [(b"content-type", b"text/html; charset=utf-8"), *PAGE_SECURITY_HEADERS]
         else:
             body = json.dumps({"error": reason.replace(" ", "_")}).encode()
             headers += [(b"content-type", b"application/json"), *SECURITY_HEADERS]
@@ -217,6 +194,23 @@ class Guard:
             await send({"type": "websocket.http.response.body", "body": body})
         else:
             await send({"type": "websocket.close", "code": 1008})
+
+
+def _refusal_page(scope: Scope, status: int, reason: str) -> bytes | None:
+    """The page a browser gets for this refusal; None for programs and WebSockets (JSON)."""
+    if scope["type"] != "http" or b"text/html" not in _header(scope, b"accept"):
+        return None
+    if status == 401:
+        # A chat link followed from another site (an invite link in a web mail) is a
+        # cross-site navigation: it carries no SameSite=Strict cookie, not even the one /join
+        # has just set (its 303 continues that navigation), nor on a reload. Loading the
+        # page again from this origin is a same-site navigation, which does; without a
+        # cookie it gets the plain page.
+        reloading = _cross_site_navigation(scope)
+        return pages.INVITE_NEEDED_RELOADING if reloading else pages.INVITE_NEEDED
+    if reason == HOST_NOT_ALLOWED:
+        return pages.WRONG_HOST
+    return None
 
 
 def _body_refusal(scope: Scope) -> tuple[int, str] | None:

@@ -743,7 +743,7 @@ class ChatApp {
             text: initial(nick),
             attrs: { "aria-hidden": "true" },
           }),
-          el("span", { className: "person-name", text: nick }),
+          el("span", { className: "person-name", text: nick, attrs: { dir: "auto" } }),
           nick === this.nick ? el("span", { className: "person-you", text: "you" }) : null,
         ),
       ),
@@ -764,12 +764,15 @@ class ChatApp {
         next = Math.min(next, expiry);
       }
     }
-    let text = "";
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = "Several people are typing…";
+    // Each nick in its own <bdi>: a right-to-left nick must not reorder the English around it.
+    const name = (nick) => el("bdi", { text: nick });
+    let parts = [];
+    if (names.length === 1) parts = [name(names[0]), " is typing…"];
+    else if (names.length === 2) parts = [name(names[0]), " and ", name(names[1]), " are typing…"];
+    else if (names.length > 2) parts = ["Several people are typing…"];
+    const text = parts.map((part) => (typeof part === "string" ? part : part.textContent)).join("");
     const node = byId("typing");
-    if (node.textContent !== text) node.textContent = text;
+    if (node.textContent !== text) node.replaceChildren(...parts);
     if (next !== Infinity) this.typingTimer = setTimeout(() => this.renderTyping(), next - now + 20);
   }
 
@@ -881,17 +884,26 @@ class ChatApp {
 
   /** On narrow screens the sidebar is a drawer, opened from the header's button. */
   bindSidebarToggle() {
-    byId("sidebar-toggle").addEventListener("click", () =>
-      this.setSidebarOpen(!document.querySelector(".app").classList.contains("sidebar-open")),
-    );
+    byId("sidebar-toggle").addEventListener("click", () => this.setSidebarOpen(!this.sidebarOpen));
+    byId("sidebar-scrim").addEventListener("click", () => this.setSidebarOpen(false));
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape") this.setSidebarOpen(false);
     });
   }
 
+  get sidebarOpen() {
+    return document.querySelector(".app").classList.contains("sidebar-open");
+  }
+
+  /** Open or close the drawer: the focus goes into it, and back to its button when it closes. */
   setSidebarOpen(open) {
+    const wasOpen = this.sidebarOpen;
     document.querySelector(".app").classList.toggle("sidebar-open", open);
     byId("sidebar-toggle").setAttribute("aria-expanded", String(open));
+    if (open && !wasOpen) document.querySelector("#rooms .room.active")?.focus();
+    else if (!open && wasOpen && byId("sidebar").contains(document.activeElement)) {
+      byId("sidebar-toggle").focus();
+    }
   }
 
   bindNickDialog() {
@@ -947,7 +959,7 @@ class ChatApp {
         this.switchRoom(next);
       } else if (event.key === "/" && !typing && !document.querySelector("dialog[open]")) {
         event.preventDefault();
-        byId("search-input").focus();
+        this.search.focus();
       }
     });
   }

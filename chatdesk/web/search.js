@@ -48,10 +48,17 @@ export class Search {
       event.preventDefault();
       this.run(true);
     });
+    // On a phone the field folds into a button (#search-open) until it is wanted.
+    this.header = this.input.closest(".chat-header");
+    this.opener = byId("search-open");
+    this.opener.addEventListener("click", () => this.focus());
+    byId("search-form").addEventListener("focusout", (event) => {
+      if (!event.currentTarget.contains(event.relatedTarget) && !this.input.value) this.setOpen(false);
+    });
     this.input.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
-        this.close();
+        this.dismiss();
       } else if (event.key === "ArrowDown") {
         const first = this.results.querySelector("button");
         if (first) {
@@ -61,7 +68,26 @@ export class Search {
       }
     });
     this.results.addEventListener("keydown", (event) => this.moveFocus(event));
-    byId("search-close").addEventListener("click", () => this.close());
+    byId("search-close").addEventListener("click", () => this.dismiss());
+  }
+
+  /** Show the search field (unfolding it on a phone) and put the focus in it. */
+  focus() {
+    this.setOpen(true);
+    this.input.focus();
+  }
+
+  setOpen(open) {
+    this.header.classList.toggle("searching", open);
+    this.opener.setAttribute("aria-expanded", String(open));
+  }
+
+  /** Close the search and fold the field away; the focus goes back to where search starts. */
+  dismiss() {
+    this.close();
+    this.setOpen(false);
+    const folded = this.opener.getClientRects().length > 0;
+    (folded ? this.opener : this.input).focus();
   }
 
   schedule() {
@@ -133,16 +159,20 @@ export class Search {
             "span",
             { className: "result-meta" },
             el("span", { className: "result-room", text: `#${message.room}` }),
-            el("span", { className: "result-author", text: message.nick }),
+            el("span", { className: "result-author", text: message.nick, attrs: { dir: "auto" } }),
             el("time", {
               className: "result-time",
               text: formatStamp(date),
               attrs: { datetime: message.ts, title: formatFull(date) },
             }),
           ),
-          el("span", { className: "result-text" }, highlighted(message.text, query)),
+          el("span", { className: "result-text", attrs: { dir: "auto" } }, highlighted(message.text, query)),
         );
-        button.addEventListener("click", () => this.app.jumpTo(message.room, message.id));
+        button.addEventListener("click", () => {
+          // Where the results cover the chat (a narrow window), they make way for the message.
+          if (getComputedStyle(this.panel).position === "fixed") this.dismiss();
+          this.app.jumpTo(message.room, message.id);
+        });
         return el("li", {}, button);
       }),
     );

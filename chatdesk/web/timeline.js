@@ -222,12 +222,13 @@ export class Timeline {
         el(
           "div",
           { className: "message-header" },
-          el("span", { className: "author", text: entry.nick }),
+          el("span", { className: "author", text: entry.nick, attrs: { dir: "auto" } }),
           timeElement(entry, "stamp"),
         ),
       );
     }
-    const text = el("div", { className: "message-text" });
+    // dir=auto: Arabic or Hebrew runs right to left, whatever the page's direction.
+    const text = el("div", { className: "message-text", attrs: { dir: "auto" } });
     text.append(linkify(entry.text));
     body.append(text);
     if (entry.status === "failed") body.append(this.failure(entry));
