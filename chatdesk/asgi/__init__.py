@@ -1,5 +1,6 @@
 """chatdesk.asgi: a Starlette-compatible toolkit of class-based HTTP and WebSocket endpoints."""
 
+from . import status
 from .applications import App
 from .background import BackgroundTask, BackgroundTasks
 from .concurrency import run_in_threadpool
@@ -50,4 +51,5 @@ __all__ = [
     "WebSocketRoute",
     "WebSocketState",
     "run_in_threadpool",
+    "status",
 ]

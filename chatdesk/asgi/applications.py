@@ -5,6 +5,8 @@ from __future__ import annotations
 from .datastructures import State
 from .middleware import (
     HANDLERS_SCOPE_KEY,
+    NOT_STARTED,
+    SEND_WATCH_KEY,
     ExceptionHandlers,
     ExceptionMiddleware,
     Middleware,
@@ -14,12 +16,12 @@ from .routing import Router
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
     from typing import Any, TypeVar
 
     from .datastructures import URLPath
     from .routing import BaseRoute
-    from .types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+    from .types import ASGIApp, ExceptionHandler, Lifespan, Message, Receive, Scope, Send
 
     T = TypeVar("T")
 
@@ -88,12 +90,31 @@ class App:
             await self.middleware_stack(scope, receive, send)
             return
         # ServerErrorMiddleware.__call__, inline: every suspension of a request or WebSocket
-        # session resumes through each frame of the stack, so the App spares one.
+        # session resumes through each frame of the stack, so the App spares one. Its
+        # watch_send() is inline too, sparing a call on every request.
         scope[HANDLERS_SCOPE_KEY] = errors.handlers
+        previous = scope.get(SEND_WATCH_KEY)
+        started: Sequence[bool] = NOT_STARTED
+        if scope["type"] == "http":
+            if previous is not None and previous[0] is send:
+                # Mounted in an App that already watches this very send: its flag serves.
+                started = previous[1]
+            else:
+                flag = [False]
+                server_send = send
+
+                def watched_send(message: Message) -> Awaitable[None]:
+                    if message["type"] == "http.response.start":
+                        flag[0] = True
+                    return server_send(message)
+
+                send, started = scope[SEND_WATCH_KEY] = (watched_send, flag)
         try:
             await errors.app(scope, receive, send)
         except Exception as exc:
-            await errors.handle_error(exc, scope, receive, send)
+            await errors.handle_error(exc, scope, receive, send, started)
+        finally:
+            scope[SEND_WATCH_KEY] = previous
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """The path of the route called `name` (raises NoMatchFound)."""

@@ -448,7 +448,10 @@ class MutableHeaders(Headers):
 
 
 class State:
-    """An object to hang arbitrary attributes on (app state, request state)."""
+    """Arbitrary state (app state, request state), read and written as attributes or as items.
+
+    A missing attribute raises AttributeError, a missing item KeyError (deleting either, KeyError).
+    """
 
     _state: dict[str, Any]
 
@@ -469,7 +472,17 @@ class State:
     def __delattr__(self, key: str) -> None:
         del self._state[key]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, State) and self._state == other._state
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
 
-    __hash__ = None  # type: ignore[assignment]
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)

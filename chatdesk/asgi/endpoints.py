@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import status
 from ._callables import accepted_keywords, is_async_callable, next_positional, select_keywords
 from .concurrency import run_in_threadpool
 from .exceptions import HTTPException
@@ -211,7 +212,7 @@ class WebSocketEndpoint(_Endpoint):
         else:
             await self.on_connect(websocket)
 
-        close_code = 1000
+        close_code = status.WS_1000_NORMAL_CLOSURE
         receive = self.receive
         inline_key = table.inline_key
         on_receive = self.on_receive
@@ -231,11 +232,11 @@ class WebSocketEndpoint(_Endpoint):
                     del data, message  # an idle socket keeps no decoded frame alive
                 elif message_type == "websocket.disconnect":
                     websocket.client_state = DISCONNECTED
-                    close_code = int(message.get("code") or 1000)
+                    close_code = int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
                     break
                 # Any other message (e.g. a `websocket.connect` never consumed) is ignored.
         except Exception:
-            close_code = 1011
+            close_code = status.WS_1011_INTERNAL_ERROR
             raise
         finally:
             await self.on_disconnect(websocket, close_code)
@@ -245,12 +246,12 @@ class WebSocketEndpoint(_Endpoint):
         encoding = self.encoding
         if encoding == "text":
             if message.get("text") is None:
-                await websocket.close(code=1003)
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
                 raise RuntimeError("Expected text websocket messages, but got bytes")
             return message["text"]
         if encoding == "bytes":
             if message.get("bytes") is None:
-                await websocket.close(code=1003)
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
                 raise RuntimeError("Expected bytes websocket messages, but got text")
             return message["bytes"]
         if encoding == "json":
@@ -262,7 +263,7 @@ class WebSocketEndpoint(_Endpoint):
             try:
                 return json.loads(text)
             except json.JSONDecodeError:
-                await websocket.close(code=1003)
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
                 raise RuntimeError("Malformed JSON data received.") from None
         assert encoding is None, f"Unsupported 'encoding' attribute {encoding}"
         text = message.get("text")

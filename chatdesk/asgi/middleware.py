@@ -1,16 +1,14 @@
 """The App's own middleware: turning exceptions into responses, and declaring user middleware.
 
-An error response may only be sent if no response has started. Knowing that for sure means
-wrapping `send` (as Starlette does), which would cost every request about 0.3 µs, a closure and
-an extra call per message: a fifth of the toolkit's whole overhead. Instead:
+An error response may only be sent if no response has started on the layer's `send`, and only
+the toolkit can know it for sure: a server need not refuse a second http.response.start (uvicorn
+does not, once the client has left). As in Starlette, each layer watches its `send` for the
+start, for HTTP only. Two things keep that cheap on every request:
 
-* the toolkit's responses note in the scope, under RESPONSE_STARTED, the id() of the `send` that
-  carried their `http.response.start` whenever an exception can still follow it (a streamed or
-  file body, a background task); a layer compares it with the id of its own `send`;
-* otherwise (a raw ASGI app, user middleware or a handler sending by itself, or the server
-  failing a body send) the error response is attempted anyway, and a start that the server
-  refuses as out of order (uvicorn raises RuntimeError) is taken to mean the response had
-  started. Only this case relies on the server's behaviour, which the ASGI spec leaves open.
+* the watched send is a plain function returning the server's awaitable, not a coroutine of its
+  own: a message costs one call more, not one coroutine more;
+* the toolkit's layers share one watch: a mounted App, ExceptionMiddleware and function routes,
+  handed the very send an outer layer watches, use that layer's flag (see SEND_WATCH_KEY).
 """
 
 from __future__ import annotations
@@ -18,20 +16,47 @@ from __future__ import annotations
 from ._callables import is_async_callable
 from .concurrency import run_in_threadpool
 from .exceptions import HTTPException, WebSocketException
-from .responses import RESPONSE_STARTED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Awaitable, Iterator, Mapping, Sequence
     from typing import Any
 
     from .requests import HTTPConnection, Request
     from .responses import Response
-    from .types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+    from .types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
     from .websockets import WebSocket
 
 #: Where ExceptionMiddleware leaves its handlers for function routes to use.
 HANDLERS_SCOPE_KEY = "chatdesk.exception_handlers"
+
+#: Where a layer shares its watch of `send` with the layers inside it: (watched send, [started]).
+#: The layer that set it puts the previous value back when it returns: the scope must not keep
+#: the server's `send`, and through it the connection, alive in a reference cycle.
+SEND_WATCH_KEY = "chatdesk.send_watch"
+
+#: The flag of a scope whose `send` is not watched (WebSocket): no HTTP response ever starts.
+NOT_STARTED: Sequence[bool] = (False,)
+
+
+def watch_send(scope: Scope, send: Send) -> tuple[Send, list[bool]]:
+    """`send` watched for http.response.start, and its flag `[started]`, shared in the scope.
+
+    A send that an outer layer already watches comes back as it is, with that layer's flag. The
+    caller puts the scope's previous SEND_WATCH_KEY value back when it is done.
+    """
+    watch: tuple[Send, list[bool]] | None = scope.get(SEND_WATCH_KEY)
+    if watch is not None and watch[0] is send:
+        return watch
+    started = [False]
+
+    def watched_send(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            started[0] = True
+        return send(message)
+
+    watch = scope[SEND_WATCH_KEY] = (watched_send, started)
+    return watch
 
 
 class Middleware:
@@ -56,24 +81,6 @@ async def _call_handler(handler: ExceptionHandler, conn: HTTPConnection, exc: Ex
     if is_async_callable(handler):
         return await handler(conn, exc)
     return await run_in_threadpool(handler, conn, exc)
-
-
-def response_started(scope: Scope, send: Send) -> bool:
-    """Whether one of the toolkit's responses has sent http.response.start through `send`."""
-    return scope.get(RESPONSE_STARTED) == id(send)
-
-
-async def _send_if_not_started(
-    response: ASGIApp, scope: Scope, receive: Receive, send: Send
-) -> bool:
-    """Send `response`; False if a response had already started (noted, or the server refused)."""
-    if response_started(scope, send):
-        return False
-    try:
-        await response(scope, receive, send)
-    except RuntimeError:
-        return False
-    return True
 
 
 class ExceptionHandlers:
@@ -109,17 +116,26 @@ class ExceptionHandlers:
         return None
 
     async def handle(
-        self, exc: Exception, conn: HTTPConnection, scope: Scope, receive: Receive, send: Send
+        self,
+        exc: Exception,
+        conn: HTTPConnection,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        response_started: bool,
     ) -> None:
-        """Answer with the handler for `exc`; re-raise it when there is none."""
+        """Answer with the handler for `exc`; re-raise it when there is none.
+
+        A handled exception after the response started is a RuntimeError: it cannot be answered.
+        """
         handler = self.lookup(exc)
         if handler is None:
             raise exc
-        if response_started(scope, send):
+        if response_started:
             raise RuntimeError("Caught handled exception, but response already started.") from exc
         response = await _call_handler(handler, conn, exc)
-        if response is not None and not await _send_if_not_started(response, scope, receive, send):
-            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        if response is not None:
+            await response(scope, receive, send)
         # A reused exception instance would otherwise pile up tracebacks.
         exc.__traceback__ = None
 
@@ -170,14 +186,22 @@ class ExceptionMiddleware:
         self.handlers.add(exc_class_or_status_code, handler)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        scope_type = scope["type"]
+        if scope_type == "lifespan":
             await self.app(scope, receive, send)
             return
         scope[HANDLERS_SCOPE_KEY] = self.handlers
+        previous = scope.get(SEND_WATCH_KEY)
+        started: Sequence[bool] = NOT_STARTED
+        if scope_type == "http":
+            send, started = watch_send(scope, send)
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            await self.handlers.handle(exc, connection(scope, receive, send), scope, receive, send)
+            conn = connection(scope, receive, send)
+            await self.handlers.handle(exc, conn, scope, receive, send, started[0])
+        finally:
+            scope[SEND_WATCH_KEY] = previous
 
 
 class ServerErrorMiddleware:
@@ -202,38 +226,45 @@ class ServerErrorMiddleware:
         self.handlers = handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        scope_type = scope["type"]
+        if scope_type == "lifespan":
             await self.app(scope, receive, send)
             return
         if self.handlers is not None:
             scope[HANDLERS_SCOPE_KEY] = self.handlers
+        previous = scope.get(SEND_WATCH_KEY)
+        started: Sequence[bool] = NOT_STARTED
+        if scope_type == "http":
+            send, started = watch_send(scope, send)
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            await self.handle_error(exc, scope, receive, send)
+            await self.handle_error(exc, scope, receive, send, started)
+        finally:
+            scope[SEND_WATCH_KEY] = previous
 
     async def handle_error(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, started: Sequence[bool]
     ) -> None:
-        """Answer `exc` (with the handlers if given, else 500); re-raise what is not handled."""
+        """Answer `exc` (handlers, else 500) unless `started[0]`; re-raise what is not handled."""
         if self.handlers is not None:
             try:
-                await self.handlers.handle(
-                    exc, connection(scope, receive, send), scope, receive, send
-                )
+                conn = connection(scope, receive, send)
+                await self.handlers.handle(exc, conn, scope, receive, send, started[0])
                 return
             except Exception as unhandled:
                 exc = unhandled
-        await self._server_error(exc, scope, receive, send)
+        if scope["type"] == "http":
+            await self._server_error(exc, scope, receive, send, started[0])
         raise exc
 
     async def _server_error(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
     ) -> None:
-        if scope["type"] != "http" or response_started(scope, send):
-            return
         from .requests import Request
 
+        # As in Starlette, the answer is made (a custom handler called) even once a response
+        # has started; it is only not sent.
         request = Request(scope)
         if self.debug:
             response = await run_in_threadpool(self.debug_response, request, exc)
@@ -241,7 +272,8 @@ class ServerErrorMiddleware:
             response = self.error_response(request, exc)
         else:
             response = await _call_handler(self.handler, request, exc)
-        await _send_if_not_started(response, scope, receive, send)
+        if not response_started:
+            await response(scope, receive, send)
 
     def error_response(self, request: Request, exc: Exception) -> Response:
         from .responses import PlainTextResponse

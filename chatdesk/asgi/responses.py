@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 from .datastructures import URL, Headers, MutableHeaders
 
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
 
     Content = str | bytes | memoryview
     ContentStream = AsyncIterable[Content] | Iterable[Content]
-
-#: Where a response notes, in an HTTP scope, the id() of the `send` that carried its
-#: http.response.start, for the error handling above it (see chatdesk.asgi.middleware).
-RESPONSE_STARTED = "chatdesk.response_started"
 
 # media type -> encoded content-type header value, so a response does not rebuild it.
 _content_types: dict[str, bytes] = {}
@@ -39,17 +36,6 @@ def _content_type(media_type: str, charset: str) -> bytes:
         if len(_content_types) < 256:
             _content_types[key] = value
     return value
-
-
-def _marking_send(scope: Scope, send: Send) -> Send:
-    """`send`, noting in the scope when it carries http.response.start (see RESPONSE_STARTED)."""
-
-    async def marking_send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            scope[RESPONSE_STARTED] = id(send)
-        await send(message)
-
-    return marking_send
 
 
 def _websocket_denial_send(send: Send) -> Send:
@@ -179,14 +165,14 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Append a set-cookie header."""
+        """Append a set-cookie header (`partitioned` needs Python 3.14, as in Starlette)."""
         from http.cookies import SimpleCookie
 
         cookie: SimpleCookie = SimpleCookie()
         cookie[key] = value
         morsel = cookie[key]
         if max_age is not None:
-            morsel["max-age"] = str(max_age)
+            morsel["max-age"] = max_age
         if expires is not None:
             if not isinstance(expires, str | int):
                 from email.utils import format_datetime
@@ -207,7 +193,9 @@ class Response:
             )
             morsel["samesite"] = samesite
         if partitioned:
-            raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
+            if sys.version_info < (3, 14):
+                raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
+            morsel["partitioned"] = True
         self.raw_headers.append((b"set-cookie", cookie.output(header="").strip().encode("latin-1")))
 
     def delete_cookie(
@@ -218,8 +206,9 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Append a set-cookie header that expires the cookie."""
+        """Append a set-cookie header that expires the cookie set with this path and domain."""
         self.set_cookie(
             key,
             max_age=0,
@@ -229,6 +218,7 @@ class Response:
             secure=secure,
             httponly=httponly,
             samesite=samesite,
+            partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -239,10 +229,6 @@ class Response:
         )
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
-            # Only the background task can raise once the response has been sent (noted here,
-            # not before the start, to keep the common response free of the cost).
-            if scope["type"] == "http":
-                scope[RESPONSE_STARTED] = id(send)
             await self.background()
 
 
@@ -364,13 +350,13 @@ class StreamingResponse(Response):
             await self.stream_response(_websocket_denial_send(send))
         elif _spec_version(scope) >= (2, 4):
             try:
-                await self.stream_response(_marking_send(scope, send))
+                await self.stream_response(send)
             except OSError:
                 from .requests import ClientDisconnect
 
                 raise ClientDisconnect() from None
         else:
-            await _send_until_disconnect(self.stream_response(_marking_send(scope, send)), receive)
+            await _send_until_disconnect(self.stream_response(send), receive)
         if self.background is not None:
             await self.background()
 
@@ -469,7 +455,8 @@ class FileResponse(Response):
         is_http = scope["type"] == "http"
         method = scope["method"].upper() if is_http else "GET"
         header_only = method == "HEAD"
-        send = _marking_send(scope, send) if is_http else _websocket_denial_send(send)
+        if not is_http:
+            send = _websocket_denial_send(send)
 
         stat_result = self.stat_result
         if stat_result is None:

@@ -12,7 +12,7 @@ from .convertors import CONVERTOR_TYPES, PathConvertor, StringConvertor
 from .datastructures import URL, URLPath
 from .endpoints import awaits_dispatch
 from .exceptions import HTTPException
-from .middleware import HANDLERS_SCOPE_KEY
+from .middleware import HANDLERS_SCOPE_KEY, NOT_STARTED, SEND_WATCH_KEY, watch_send
 from .requests import Request
 from .responses import PlainTextResponse, RedirectResponse
 from .websockets import WebSocket, WebSocketClose
@@ -64,14 +64,14 @@ def get_route_path(scope: Scope) -> str:
     return path
 
 
-def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor]]:
+def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]]]:
     """The anchored regex, the format string and the convertors of a route path like "/{id:int}"."""
     import re
 
     path_regex = "^"
     path_format = ""
     duplicated: set[str] = set()
-    convertors: dict[str, Convertor] = {}
+    convertors: dict[str, Convertor[Any]] = {}
     index = 0
     for match in re.finditer(_PARAM_PATTERN, path):
         name, convertor_type = match.groups("str")
@@ -94,7 +94,7 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor]]:
 
 
 def replace_params(
-    path: str, convertors: dict[str, Convertor], path_params: dict[str, Any]
+    path: str, convertors: dict[str, Convertor[Any]], path_params: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """Fill `{name}` slots of a format string; returns the path and the unused params."""
     if not path_params:
@@ -128,20 +128,23 @@ def _wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None) -> A
     return app
 
 
-async def _handle_in_route(
-    exc: Exception, conn: Request | WebSocket, scope: Scope, receive: Receive, send: Send
-) -> None:
-    handlers: ExceptionHandlers | None = scope.get(HANDLERS_SCOPE_KEY)
-    if handlers is None:
-        raise exc
-    await handlers.handle(exc, conn, scope, receive, send)
-
-
 def request_response(func: Callable[[Request], Any]) -> ASGIApp:
-    """An ASGI app calling `func(request)` (in a worker thread if sync) and sending its response."""
+    """An ASGI app calling `func(request)` (in a worker thread if sync) and sending its response.
+
+    Inside an App, its exception handlers answer what `func` or the response raise.
+    """
     is_async = is_async_callable(func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        handlers: ExceptionHandlers | None = scope.get(HANDLERS_SCOPE_KEY)
+        previous = scope.get(SEND_WATCH_KEY)
+        started: Sequence[bool] = NOT_STARTED
+        if handlers is not None:
+            if previous is not None and previous[0] is send:
+                # The App's watched send, usually: its flag serves (watch_send's reuse, inline).
+                started = previous[1]
+            else:
+                send, started = watch_send(scope, send)
         request = Request(scope, receive, send)
         try:
             if is_async:
@@ -150,20 +153,30 @@ def request_response(func: Callable[[Request], Any]) -> ASGIApp:
                 response = await run_in_threadpool(func, request)
             await response(scope, receive, send)
         except Exception as exc:
-            await _handle_in_route(exc, request, scope, receive, send)
+            if handlers is None:
+                raise
+            await handlers.handle(exc, request, scope, receive, send, started[0])
+        finally:
+            scope[SEND_WATCH_KEY] = previous
 
     return app
 
 
 def websocket_session(func: Callable[[WebSocket], Any]) -> ASGIApp:
-    """An ASGI app running the coroutine function `func(websocket)`."""
+    """An ASGI app running the coroutine function `func(websocket)`.
+
+    Inside an App, its exception handlers answer what `func` raises.
+    """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive=receive, send=send)
         try:
             await func(websocket)
         except Exception as exc:
-            await _handle_in_route(exc, websocket, scope, receive, send)
+            handlers: ExceptionHandlers | None = scope.get(HANDLERS_SCOPE_KEY)
+            if handlers is None:
+                raise
+            await handlers.handle(exc, websocket, scope, receive, send, response_started=False)
 
     return app
 
@@ -212,7 +225,7 @@ class _PathRoute(BaseRoute):
     awaits_dispatch: bool
     path_regex: Pattern[str]
     path_format: str
-    param_convertors: dict[str, Convertor]
+    param_convertors: dict[str, Convertor[Any]]
 
     def _compile(self, path: str) -> None:
         assert path.startswith("/"), "Routed paths must start with '/'"

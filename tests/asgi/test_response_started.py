@@ -18,6 +18,7 @@ from chatdesk.asgi import (
     FileResponse,
     HTTPEndpoint,
     HTTPException,
+    Middleware,
     PlainTextResponse,
     Route,
     StreamingResponse,
@@ -61,8 +62,22 @@ class MissingFile(HTTPEndpoint):
         return FileResponse("/nonexistent/chatdesk-test-file")
 
 
+class SelfSend(HTTPEndpoint):
+    async def get(self, request: Any) -> PlainTextResponse:
+        await self.send({"type": "http.response.start", "status": 200, "headers": []})
+        raise Boom()
+
+
+class SelfSendForbidden(HTTPEndpoint):
+    async def get(self, request: Any) -> PlainTextResponse:
+        await self.send({"type": "http.response.start", "status": 200, "headers": []})
+        raise HTTPException(403)
+
+
 APP = App(
     routes=[
+        Route("/self-send", SelfSend),
+        Route("/self-send-forbidden", SelfSendForbidden),
         Route("/stream", Stream),
         Route("/background", Background),
         Route("/background-forbidden", BackgroundForbidden),
@@ -71,7 +86,7 @@ APP = App(
 )
 
 
-def request(path: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+def request(path: str, app: Any = APP) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Run one GET through the App with a permissive server; the messages sent and the error."""
     sent: list[dict[str, Any]] = []
     scope = {
@@ -97,7 +112,7 @@ def request(path: str) -> tuple[list[dict[str, Any]], BaseException | None]:
 
     async def run() -> BaseException | None:
         try:
-            await APP(scope, receive, send)
+            await app(scope, receive, send)
         except Exception as exc:
             return exc
         return None
@@ -137,13 +152,39 @@ def test_an_error_before_the_start_is_still_answered_with_500() -> None:
     assert isinstance(error, RuntimeError)
 
 
-@pytest.mark.parametrize("path", ["/stream", "/background"])
-def test_without_the_note_the_server_would_have_got_a_second_start(
+def test_a_handler_sending_by_itself_then_failing_gets_no_second_start() -> None:
+    sent, error = request("/self-send")
+    assert starts(sent) == [200]
+    assert isinstance(error, Boom)
+
+
+def test_a_handled_exception_after_a_start_the_handler_sent_is_not_swallowed() -> None:
+    sent, error = request("/self-send-forbidden")
+    assert starts(sent) == [200]
+    assert isinstance(error, RuntimeError)
+    assert isinstance(error.__cause__, HTTPException)
+
+
+class PassThrough:
+    """A user middleware: with it, the App's error layers are ServerErrorMiddleware and
+    ExceptionMiddleware, each watching its own `send` with watch_send."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("path", ["/stream", "/background", "/self-send"])
+def test_without_the_watch_the_server_would_have_got_a_second_start(
     path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The note is what prevents it: with it ignored, the permissive server sees two starts.
+    # The watch on `send` is what prevents it: unwatched, the permissive server sees two starts.
     import chatdesk.asgi.middleware as middleware
 
-    monkeypatch.setattr(middleware, "response_started", lambda scope, send: False)
-    sent, _ = request(path)
-    assert starts(sent) == [200, 500]
+    app = App(routes=APP.routes, middleware=[Middleware(PassThrough)])
+    assert starts(request(path, app)[0]) == [200]
+    monkeypatch.setattr(middleware, "watch_send", lambda scope, send: (send, [False]))
+    app = App(routes=APP.routes, middleware=[Middleware(PassThrough)])
+    assert starts(request(path, app)[0]) == [200, 500]
