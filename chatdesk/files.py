@@ -1,4 +1,4 @@
-"""Files replaced whole or not at all: written beside, flushed to disk, renamed over."""
+"""Private files and directories: created owner-only, replaced whole or not at all."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["private_dir", "write_atomically"]
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and parents) if missing; a directory chatdesk creates is owner-only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def write_atomically(path: Path, text: str, *, durable: bool = True) -> None:
@@ -16,7 +22,7 @@ def write_atomically(path: Path, text: str, *, durable: bool = True) -> None:
     Readers see the old file or the new one, never a part. The parent directory is created
     owner-only if missing.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:

@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from chatdesk.datadir import DataDir
 from chatdesk.files import write_atomically
 
 __all__ = ["Access", "AccessError", "Session", "rotate_token"]
 
 logger = logging.getLogger("chatdesk.security")
 
-TOKEN_FILE = "token"
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,256}")  # url-safe base64, >= 128 bits
 _GUEST_PURPOSE = b"chatdesk session v1"
 _OWNER_PURPOSE = b"chatdesk owner session v1"
@@ -61,7 +61,7 @@ def new_token() -> str:
 
 def rotate_token(data_dir: Path) -> None:
     """Replace the token of `data_dir` atomically; a server running on it notices by itself."""
-    _write_token(Path(data_dir) / TOKEN_FILE, new_token())
+    _write_token(DataDir(Path(data_dir)).token, new_token())
 
 
 def _write_token(path: Path, token: str) -> None:
@@ -146,7 +146,7 @@ class Access:
 
     def __init__(self, data_dir: Path, owner_key: str | None = None) -> None:
         self._data_dir = Path(data_dir).resolve()
-        self._path = self._data_dir / TOKEN_FILE
+        self._path = DataDir(self._data_dir).token
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
         self._generation = 0

@@ -1,40 +1,33 @@
-"""`Chat`: the chat web app built from a `ChatConfig` (store, token, hub, routes, guard)."""
+"""`Chat`: the composition root of one chat server (store, token, hub, routes, guard)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from chatdesk.asgi import App, Mount, Route, StaticFiles, WebSocketRoute
+from chatdesk.asgi import App, Mount, Route, StaticFiles, WebSocketRoute, status
+from chatdesk.asgi.routing import BaseRoute
 from chatdesk.chat import endpoints
 from chatdesk.chat.access import Access
+from chatdesk.chat.config import ChatConfig
+from chatdesk.chat.endpoints import Services
 from chatdesk.chat.guard import Guard
-from chatdesk.chat.hub import CLOSE_GOING_AWAY, CLOSE_POLICY, Hub
-from chatdesk.chat.limits import ConnectionLimit
-from chatdesk.chat.rooms import MAX_CONNECTIONS_PER_ADDRESS
+from chatdesk.chat.hub import Hub
+from chatdesk.chat.limits import MAX_CONNECTIONS_PER_ADDRESS, ConnectionLimit
+from chatdesk.chat.pages import WEB_DIR
 from chatdesk.chat.store import Store
+from chatdesk.datadir import DataDir
 
-__all__ = ["Chat", "ChatConfig"]
+__all__ = ["Chat", "ChatConfig", "routes"]
 
 TOKEN_CHECK_INTERVAL = 0.5  # seconds between checks for a token rotated by another process
 
 
-@dataclass
-class ChatConfig:
-    """What a chat server needs to know; the listening port is never part of it."""
-
-    data_dir: Path  # store (chat.db) and token live here
-    lan_hosts: Sequence[str] = ()  # extra names/addresses valid in Host (LAN mode)
-    owner_key: str | None = None  # in-process secret the launcher's own window joins with
-    on_lan_change: Callable[[bool], None] | None = None  # the desktop switches LAN mode
-
-
-def routes() -> list[Any]:
-    """The chat's routes (every endpoint finds its `Chat` in `app.state.chat`)."""
+def routes() -> list[BaseRoute]:
+    """The chat's routes (every endpoint finds the chat's parts in `app.state.services`)."""
     return [
         Route("/", endpoints.Homepage),
         Route("/echo", endpoints.EchoPage),
@@ -48,30 +41,26 @@ def routes() -> list[Any]:
         Route("/api/invite", endpoints.Invite),
         Route("/api/token/rotate", endpoints.TokenRotate),
         Route("/api/lan", endpoints.Lan),
-        Mount("/static", app=StaticFiles(directory=endpoints.WEB_DIR), name="static"),
+        Mount("/static", app=StaticFiles(directory=WEB_DIR), name="static"),
     ]
 
 
 class Chat:
-    """The chat server's ASGI app and the state behind it.
+    """The chat server's ASGI app (`app`) and the parts behind it.
 
     Opens the store and the token synchronously (raising `StoreError` / `AccessError` with a
     clear message); the app's lifespan starts the hub and, on shutdown, closes every socket.
     """
 
     def __init__(self, config: ChatConfig) -> None:
-        self.config = config
-        data_dir = Path(config.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.store = Store.open(data_dir)
+        data_dir = DataDir(Path(config.data_dir)).create()
+        self.store = Store.open(data_dir.root)
         try:
-            self.access = Access(data_dir, config.owner_key)
+            self.access = Access(data_dir.root, config.owner_key)
         except BaseException:
             self.store.close()
             raise
-        self.lan_hosts: tuple[str, ...] = tuple(config.lan_hosts)
         self.hub = Hub(self.store)
-        self.connections = ConnectionLimit(MAX_CONNECTIONS_PER_ADDRESS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.access.add_rotation_listener(self._on_rotation)
         inner = App(
@@ -79,14 +68,15 @@ class Chat:
             lifespan=self._lifespan,
             exception_handlers={404: endpoints.unknown_path},
         )
-        inner.state.chat = self
-        self.guard = Guard(inner, self.access, self.lan_hosts)
-        self.app = self.guard
-
-    def set_lan_hosts(self, hosts: Sequence[str]) -> None:
-        """Accept (and invite with) these LAN names and addresses; () = loopback only."""
-        self.lan_hosts = tuple(hosts)
-        self.guard.set_lan_hosts(self.lan_hosts)
+        inner.state.services = Services(
+            store=self.store,
+            hub=self.hub,
+            access=self.access,
+            connections=ConnectionLimit(MAX_CONNECTIONS_PER_ADDRESS),
+            reach=config.reach,
+            switch_lan=config.switch_lan,
+        )
+        self.app = Guard(inner, self.access, config.reach.lan_hosts if config.reach.lan else ())
 
     def close(self) -> None:
         """Close the store; call after the server stopped."""
@@ -103,7 +93,7 @@ class Chat:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            await self.hub.shutdown(CLOSE_GOING_AWAY)
+            await self.hub.shutdown(status.WS_1001_GOING_AWAY)
             self._loop = None
 
     def _on_rotation(self) -> None:
@@ -124,5 +114,5 @@ class Chat:
         is_valid = self.access.is_valid
         self.hub.close_where(
             lambda client: client.session is None or not is_valid(client.session),
-            CLOSE_POLICY,
+            status.WS_1008_POLICY_VIOLATION,
         )

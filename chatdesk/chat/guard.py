@@ -18,8 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from chatdesk.asgi import status
 from chatdesk.chat import pages
 from chatdesk.chat.access import Access
+from chatdesk.chat.limits import MAX_BODY_BYTES
+from chatdesk.chat.links import url_host
 
 __all__ = ["CSP", "LOOPBACK_NAMES", "PAGE_CSP", "Guard"]
 
@@ -35,7 +38,6 @@ logger = logging.getLogger("chatdesk.security")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_PATHS = frozenset({"/healthz", "/join"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_BODY_BYTES = 64 * 1024  # an HTTP request body; chatdesk's API only takes small JSON
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -61,10 +63,7 @@ HOST_NOT_ALLOWED = "host not allowed"
 
 def _host_name(host: str) -> str:
     """A name or address as it appears in a Host header: lower case, IPv6 in brackets."""
-    host = host.strip().lower()
-    if ":" in host and not host.startswith("["):
-        return f"[{host}]"
-    return host
+    return url_host(host).lower()
 
 
 class Guard:
@@ -163,10 +162,10 @@ class Guard:
 
         return send_with_headers
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, reason: str) -> None:
+    async def _refuse(self, scope: Scope, send: Send, status_code: int, reason: str) -> None:
         """Answer with an error before the app sees the request, and log it without secrets."""
         client = scope.get("client")
-        log = logger.info if status == 401 else logger.warning
+        log = logger.info if status_code == 401 else logger.warning
         log(
             "refused %s %s from %s: %s (Host %r)",
             "WebSocket" if scope["type"] == "websocket" else scope["method"],
@@ -176,31 +175,31 @@ class Guard:
             _header(scope, b"host")[:100].decode("latin-1"),
         )
         headers = [(b"cache-control", b"no-store")]
-        page = _refusal_page(scope, status, reason)
+        page = _refusal_page(scope, status_code, reason)
         if page is not None:
             body = page
             headers += [(b"content-type", b"text/html; charset=utf-8"), *PAGE_SECURITY_HEADERS]
         else:
             body = json.dumps({"error": reason.replace(" ", "_")}).encode()
             headers += [(b"content-type", b"application/json"), *SECURITY_HEADERS]
-        if status == 401:
+        if status_code == 401:
             headers.append((b"www-authenticate", b'Bearer realm="chatdesk"'))
         headers.append((b"content-length", str(len(body)).encode()))
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.start", "status": status_code, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         elif "websocket.http.response" in (scope.get("extensions") or {}):
             await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
             await send({"type": "websocket.http.response.body", "body": body})
         else:
-            await send({"type": "websocket.close", "code": 1008})
+            await send({"type": "websocket.close", "code": status.WS_1008_POLICY_VIOLATION})
 
 
-def _refusal_page(scope: Scope, status: int, reason: str) -> bytes | None:
+def _refusal_page(scope: Scope, status_code: int, reason: str) -> bytes | None:
     """The page a browser gets for this refusal; None for programs and WebSockets (JSON)."""
     if scope["type"] != "http" or b"text/html" not in _header(scope, b"accept"):
         return None
-    if status == 401:
+    if status_code == 401:
         # A chat link followed from another site (an invite link in a web mail) is a
         # cross-site navigation: it carries no SameSite=Strict cookie, not even the one /join
         # has just set (its 303 continues that navigation), nor on a reload. Loading the

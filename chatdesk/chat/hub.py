@@ -1,25 +1,37 @@
-"""Rooms, presence, typing, nicks, replay-then-live, and fan-out to every connected client.
+"""The hub: the chat's live state (clients, nicks, rooms joined) and the `/chat` commands.
 
 Each stored message is serialised once, into one ASGI `websocket.send` event shared by every
-recipient. Fan-out runs from the store's commit listener (so in id order) and never awaits: each
-connection has an `Outbox` that sends at once when the socket is writable and otherwise queues,
-up to a bound past which that one connection is closed with 1013. A slow reader therefore never
-delays anyone else.
+recipient. Fan-out runs from the store's commit listener (so in id order) through the
+broadcaster to each client's `Outbox`, and never awaits: a slow reader delays nobody else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import inspect
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from chatdesk.chat import protocol, rooms
+from chatdesk.asgi import status
+from chatdesk.chat import protocol
+from chatdesk.chat.access import Session
+from chatdesk.chat.broadcast import Broadcaster, LocalBroadcaster
+from chatdesk.chat.client import Client
+from chatdesk.chat.limits import (
+    BURST_FRAMES,
+    DEFAULT_REPLAY,
+    FLOOD_CLOSE_AFTER,
+    FRAMES_PER_SECOND,
+    QUEUE_MAX_FRAMES,
+    REPLAY_HIGH_WATER,
+    REPLAY_PAGE,
+    TokenBucket,
+)
+from chatdesk.chat.nicks import Nicks
+from chatdesk.chat.outbox import ASGISend, Event, Outbox, Sink, send_event
+from chatdesk.chat.presence import Presence
 from chatdesk.chat.protocol import (
     BAD_REQUEST,
     HELLO_FIRST,
@@ -35,331 +47,11 @@ from chatdesk.chat.protocol import (
 )
 from chatdesk.chat.store import Message, Store, StoreError
 
-__all__ = [
-    "CLOSE_GOING_AWAY",
-    "CLOSE_INTERNAL_ERROR",
-    "CLOSE_POLICY",
-    "CLOSE_SERVICE_RESTART",
-    "CLOSE_TRY_AGAIN_LATER",
-    "Broadcaster",
-    "Client",
-    "Hub",
-    "LocalBroadcaster",
-    "Outbox",
-]
+__all__ = ["Hub"]
 
 logger = logging.getLogger("chatdesk.chat")
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_SERVICE_RESTART = 1012
-CLOSE_TRY_AGAIN_LATER = 1013
-
 CLOSE_TIMEOUT = 2.0  # seconds shutdown waits for close frames to go out
-PRESENCE_DELAY = 0.02  # seconds over which presence changes are sent as one frame ...
-LARGE_PRESENCE_DELAY = 0.5  # ... or, in a room of LARGE_ROOM members or more, this long
-LARGE_ROOM = 100
-REPLAY_HIGH_WATER = 200  # frames queued for one client before a replay waits for it to drain
-
-Event = dict[str, Any]  # an ASGI message, e.g. {"type": "websocket.send", "text": ...}
-ASGISend = Callable[[Event], Awaitable[None]]
-Sink = Callable[[int, Event], None]  # receives (message id, shared send event); never awaits
-
-
-def send_event(text: str) -> Event:
-    """The ASGI event sending one text frame (shared, never mutated, by all recipients)."""
-    return {"type": "websocket.send", "text": text}
-
-
-class Outbox:
-    """One connection's outgoing frames: written at once while the socket takes them, else
-    queued (at most QUEUE_MAX_FRAMES frames / QUEUE_MAX_BYTES characters) and written by a task.
-
-    `push` never awaits. A full queue calls `on_overflow`; `close` sends a close frame after
-    (or, when `discard` is set, instead of) the queued frames.
-    """
-
-    __slots__ = (
-        "_backlog",
-        "_backlog_size",
-        "_close",
-        "_close_code",
-        "_closed",
-        "_drained",
-        "_on_overflow",
-        "_send",
-        "_writer",
-    )
-
-    def __init__(
-        self,
-        send: ASGISend,
-        close: Callable[[int], Awaitable[None]],
-        on_overflow: Callable[[], None],
-    ) -> None:
-        self._send = send
-        self._close = close
-        self._on_overflow = on_overflow
-        self._backlog: deque[Event] | None = None  # made on first use: most never need it
-        self._backlog_size = 0
-        self._writer: asyncio.Task[None] | None = None
-        self._drained: asyncio.Event | None = None
-        self._close_code: int | None = None
-        self._closed = False
-
-    @property
-    def closing(self) -> bool:
-        """Whether a close was requested (nothing more is accepted)."""
-        return self._close_code is not None or self._closed
-
-    @property
-    def queued(self) -> int:
-        """Frames waiting for the socket to take them."""
-        return len(self._backlog) if self._backlog else 0
-
-    def push(self, event: Event) -> None:
-        """Send `event` now if the socket is writable, else queue it; never waits."""
-        self.deliver(0, event)
-
-    def deliver(self, message_id: int, event: Event) -> None:
-        """A `Sink` (the fan-out's hot path): push a broadcast message's shared event."""
-        if self._writer is None and self._close_code is None and not self._closed:
-            # Run the ASGI send until its first suspension. An open, writable socket completes
-            # it synchronously (the server writes to its transport and returns): no task, no
-            # queue hop, which is what keeps fan-out to many clients cheap. Only a socket under
-            # backpressure leaves a suspended send, which the writer task then finishes.
-            coroutine = self._send(event)
-            try:
-                waiting_on = coroutine.send(None)  # type: ignore[attr-defined]
-            except StopIteration:
-                return
-            except Exception:
-                self._closed = True  # the connection is gone; its receive loop cleans up
-                return
-            self._start_writer(coroutine, waiting_on)
-        elif self._close_code is None and not self._closed:
-            self._enqueue(event)
-
-    def _enqueue(self, event: Event) -> None:
-        if self._backlog is None:
-            self._backlog = deque()
-        size = len(event["text"])
-        if (
-            len(self._backlog) >= rooms.QUEUE_MAX_FRAMES
-            or self._backlog_size + size > rooms.QUEUE_MAX_BYTES
-        ):
-            self._on_overflow()
-            return
-        self._backlog.append(event)
-        self._backlog_size += size
-
-    async def drain(self, below: int = 0) -> None:
-        """Wait until at most `below` frames are queued (or the outbox is closing)."""
-        while self.queued > below and self._writer is not None and not self.closing:
-            if self._drained is None:
-                self._drained = asyncio.Event()
-            self._drained.clear()
-            await self._drained.wait()
-
-    def close(self, code: int, *, discard: bool = False) -> None:
-        """Close the socket with `code`, after the queued frames unless `discard`."""
-        if self._close_code is not None or self._closed:
-            return
-        self._close_code = code
-        if discard:
-            self._backlog = None
-            self._backlog_size = 0
-        if self._writer is None:
-            self._start_writer()
-        elif discard:
-            self._writer.cancel()  # a send stuck behind a full socket: close instead
-        self._wake_drainers()
-
-    async def wait_closed(self, timeout: float) -> None:
-        """Wait (at most `timeout` seconds) for the writer to finish its close."""
-        writer = self._writer
-        if writer is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(writer), timeout)
-
-    def detach(self) -> None:
-        """The connection ended: drop what is queued and stop writing."""
-        self._closed = True
-        self._backlog = None
-        self._backlog_size = 0
-        writer = self._writer
-        if writer is not None and writer is not asyncio.current_task():
-            writer.cancel()
-        self._wake_drainers()
-
-    def _start_writer(self, suspended: Any = None, waiting_on: Any = None) -> None:
-        task = asyncio.get_running_loop().create_task(self._write(suspended, waiting_on))
-        task.add_done_callback(functools.partial(self._writer_done, suspended, waiting_on))
-        self._writer = task
-
-    async def _write(self, suspended: Any, waiting_on: Any) -> None:
-        task = asyncio.current_task()
-        try:
-            try:
-                if suspended is not None:
-                    await _finish_suspended(suspended, waiting_on)
-                while (backlog := self._backlog) and not self._closed:
-                    event = backlog.popleft()
-                    self._backlog_size -= len(event["text"])
-                    if self._drained is not None and len(backlog) <= REPLAY_HIGH_WATER // 2:
-                        self._drained.set()
-                    await self._send(event)
-            except asyncio.CancelledError:
-                if self._closed or self._close_code is None or task is None:
-                    raise
-                task.uncancel()  # close(discard=True) interrupted a send stuck on a full socket
-            if self._close_code is not None and not self._closed:
-                self._closed = True
-                # No timeout: a close stuck behind a full socket completes when the peer reads
-                # or goes away; either way the connection's own end cleans up.
-                with contextlib.suppress(Exception):
-                    await self._close(self._close_code)
-        except Exception:
-            self._closed = True
-            self._backlog = None
-            self._backlog_size = 0
-        finally:
-            # Cleared here, in the task's last step, so that a push never queues behind a
-            # writer that has already finished.
-            if self._writer is task:
-                self._writer = None
-            self._wake_drainers()
-
-    def _writer_done(self, suspended: Any, waiting_on: Any, task: asyncio.Task[None]) -> None:
-        # Matters only for a writer cancelled before it ever ran: cancel the send it was to
-        # finish, and still send the close that cancelled it.
-        if suspended is not None and inspect.getcoroutinestate(suspended) == inspect.CORO_SUSPENDED:
-            _cancel_suspended(suspended, waiting_on)
-        if self._writer is task:
-            self._writer = None
-            if task.cancelled() and self._close_code is not None and not self._closed:
-                self._start_writer()
-        self._wake_drainers()
-
-    def _wake_drainers(self) -> None:
-        if self._drained is not None:
-            self._drained.set()
-
-
-async def _finish_suspended(coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
-    """Drive a coroutine that was started outside any task, from where it suspended, to its end."""
-    while True:
-        try:
-            if waiting_on is None:
-                await asyncio.sleep(0)  # a bare `yield`: it only gave up the loop for a turn
-            else:
-                await asyncio.wait((waiting_on,))  # do not raise its outcome here: ...
-        except BaseException:
-            _cancel_suspended(coroutine, waiting_on)
-            raise
-        try:
-            waiting_on = coroutine.send(None)  # ... the coroutine reads it when it resumes
-        except StopIteration:
-            return
-
-
-def _cancel_suspended(coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
-    """Cancel a suspended coroutine as cancelling its task would: cancel the future it awaits,
-    then let it unwind from there (its `finally` blocks and cleanup run)."""
-    if asyncio.isfuture(waiting_on):
-        waiting_on.cancel()
-        try:
-            coroutine.send(None)
-        except BaseException:  # the CancelledError (or whatever it became) ends it
-            return
-    coroutine.close()
-
-
-class Broadcaster(Protocol):
-    """Delivers published messages to the sinks subscribed to a room (in-process or brokered)."""
-
-    def subscribe(self, room: str, key: object, sink: Sink) -> None:
-        """Deliver `room`'s messages to `sink` (replacing the sink already under `key`)."""
-
-    def unsubscribe(self, room: str, key: object) -> None:
-        """Stop delivering `room`'s messages to the sink under `key`."""
-
-    def publish(self, room: str, message_id: int, event: Event) -> None:
-        """Deliver `event` (message `message_id`) to every sink of `room`; never waits."""
-
-
-class LocalBroadcaster:
-    """A `Broadcaster` for one process: a dict of rooms, each an ordered dict of sinks."""
-
-    def __init__(self) -> None:
-        self._rooms: dict[str, dict[object, Sink]] = {}
-
-    def subscribe(self, room: str, key: object, sink: Sink) -> None:
-        """See `Broadcaster.subscribe`."""
-        self._rooms.setdefault(room, {})[key] = sink
-
-    def unsubscribe(self, room: str, key: object) -> None:
-        """See `Broadcaster.unsubscribe`."""
-        sinks = self._rooms.get(room)
-        if sinks is not None:
-            sinks.pop(key, None)
-            if not sinks:
-                del self._rooms[room]
-
-    def publish(self, room: str, message_id: int, event: Event) -> None:
-        """See `Broadcaster.publish`."""
-        sinks = self._rooms.get(room)
-        if sinks:
-            # A sink may unsubscribe itself (overflow closes its client): iterate over a copy.
-            for sink in tuple(sinks.values()):
-                sink(message_id, event)
-
-
-class _TokenBucket:
-    """Per-connection rate limit: bursts of `capacity` frames, `rate` frames a second."""
-
-    __slots__ = ("_clock", "_last", "_tokens", "capacity", "rate")
-
-    def __init__(self, capacity: int, rate: float, clock: Callable[[], float]) -> None:
-        self.capacity = capacity
-        self.rate = rate
-        self._clock = clock
-        self._tokens = float(capacity)
-        self._last = clock()
-
-    def take(self) -> bool:
-        """Spend one token if there is one."""
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-
-class Client:
-    """One `/chat` connection: its nick, joined rooms, outbox and rate limit."""
-
-    __slots__ = ("bucket", "joined", "limited", "nick", "outbox", "session")
-
-    outbox: Outbox  # set by `Hub.connect`
-
-    def __init__(self, session: object, bucket: _TokenBucket) -> None:
-        self.session = session
-        self.nick: str | None = None
-        self.joined: dict[str, bool] = {}  # room -> live (False while its replay runs)
-        self.limited = 0  # rate-limited frames, less one for each accepted frame
-        self.bucket = bucket
-
-    def send(self, text: str) -> None:
-        """Queue a frame for this client only."""
-        self.outbox.push(send_event(text))
-
-    def close(self, code: int, *, discard: bool = False) -> None:
-        """Close this client's socket with `code`."""
-        self.outbox.close(code, discard=discard)
 
 
 class Hub:
@@ -368,12 +60,9 @@ class Hub:
     def __init__(self, store: Store, broadcaster: Broadcaster | None = None) -> None:
         self.store = store
         self.broadcaster: Broadcaster = broadcaster or LocalBroadcaster()
+        self.presence = Presence()
         self._clients: dict[Client, None] = {}
-        self._nicks: dict[str, Client] = {}  # casefolded nick -> holder
-        self._members: dict[str, dict[Client, None]] = {}  # room -> live members
-        self._known_rooms: set[str] = set()
-        self._presence_due: set[str] = set()  # rooms with a presence frame scheduled
-        self._running = False
+        self.nicks = Nicks()
         self._handlers: dict[type, Callable[[Client, Any], Awaitable[None]]] = {
             Join: self._join,
             Leave: self._leave,
@@ -387,11 +76,11 @@ class Hub:
     def start(self) -> None:
         """Fan out every message the store commits from now on."""
         self.store.set_listener(self._on_commit)
-        self._running = True
 
-    async def shutdown(self, code: int = CLOSE_GOING_AWAY, timeout: float = CLOSE_TIMEOUT) -> None:
+    async def shutdown(
+        self, code: int = status.WS_1001_GOING_AWAY, timeout: float = CLOSE_TIMEOUT
+    ) -> None:
         """Close every client's socket with `code`, waiting at most `timeout` seconds."""
-        self._running = False
         clients = list(self._clients)
         for client in clients:
             client.close(code)
@@ -401,12 +90,13 @@ class Hub:
                 timeout=timeout,
             )
 
-    def close_where(self, predicate: Callable[[Client], bool], code: int = CLOSE_POLICY) -> int:
+    def close_where(
+        self, predicate: Callable[[Client], bool], code: int = status.WS_1008_POLICY_VIOLATION
+    ) -> int:
         """Close every client for which `predicate(client)` holds; how many."""
         doomed = [client for client in self._clients if predicate(client)]
         for client in doomed:
-            self._drop(client)
-            client.close(code)
+            self.close(client, code)
         return len(doomed)
 
     def close(self, client: Client, code: int) -> None:
@@ -414,19 +104,13 @@ class Hub:
         self._drop(client)
         client.close(code)
 
-    @property
-    def clients(self) -> Iterable[Client]:
-        """The connected clients."""
-        return tuple(self._clients)
-
     # -- connections -------------------------------------------------------------------------
 
     def connect(
-        self, send: ASGISend, close: Callable[[int], Awaitable[None]], session: object
+        self, send: ASGISend, close: Callable[[int], Awaitable[None]], session: Session | None
     ) -> Client:
         """Register a new, accepted connection; `send` is its ASGI send, `close(code)` closes it."""
-        bucket = _TokenBucket(rooms.BURST_FRAMES, rooms.FRAMES_PER_SECOND, time.monotonic)
-        client = Client(session, bucket)
+        client = Client(session, TokenBucket(BURST_FRAMES, FRAMES_PER_SECOND, time.monotonic))
         client.outbox = Outbox(send, close, functools.partial(self._overflow, client))
         self._clients[client] = None
         return client
@@ -442,9 +126,8 @@ class Hub:
             return
         if not client.bucket.take():
             client.limited += 1
-            if client.limited >= rooms.FLOOD_CLOSE_AFTER:
-                self._drop(client)
-                client.close(CLOSE_POLICY)
+            if client.limited >= FLOOD_CLOSE_AFTER:
+                self.close(client, status.WS_1008_POLICY_VIOLATION)
                 return
             client.send(
                 protocol.error_frame(RATE_LIMITED, "too many frames; slow down", _client_id(data))
@@ -458,8 +141,7 @@ class Hub:
             client.send(protocol.error_frame(error.code, error.detail, error.client_id))
         except StoreError:
             logger.exception("chat store failed; closing a client so that it retries")
-            self._drop(client)
-            client.close(CLOSE_INTERNAL_ERROR)
+            self.close(client, status.WS_1011_INTERNAL_ERROR)
 
     async def _handle(self, client: Client, data: object) -> None:
         if client.nick is None:
@@ -477,8 +159,8 @@ class Hub:
     # -- commands ----------------------------------------------------------------------------
 
     async def _hello(self, client: Client, command: Hello) -> None:
-        client.nick = self._grant_nick(command.nick, client)
-        is_host = getattr(client.session, "role", None) == "host"
+        client.nick = self.nicks.grant(command.nick, client)
+        is_host = client.session is not None and client.session.role == "host"
         client.send(protocol.welcome_frame(client.nick, await self.room_list(), host=is_host))
 
     async def _rename(self, client: Client, command: Nick) -> None:
@@ -487,19 +169,17 @@ class Hub:
         if command.nick == old:
             client.send(protocol.nick_frame(old))
             return
-        self._nicks.pop(old.casefold(), None)
-        client.nick = self._grant_nick(command.nick, client)
+        self.nicks.release(old, client)
+        client.nick = self.nicks.grant(command.nick, client)
         client.send(protocol.nick_frame(client.nick))
-        for room in [room for room, live in client.joined.items() if live]:
-            self._announce_presence(room)
+        self.presence.renamed(client)
 
     async def _join(self, client: Client, command: Join) -> None:
         room = command.room
         if room in client.joined:
             raise ProtocolError(BAD_REQUEST, f"already joined {room}")
-        if room not in self._known_rooms:
+        if not self.store.has_room(room):
             await self.store.create_room(room)
-            self._known_rooms.add(room)
         if client.outbox.closing:
             return
         # Subscribe first, buffering live messages, then replay history: a message committed
@@ -507,7 +187,7 @@ class Hub:
         buffered: list[tuple[int, Event]] = []
 
         def buffer(message_id: int, event: Event) -> None:
-            if len(buffered) >= rooms.QUEUE_MAX_FRAMES:
+            if len(buffered) >= QUEUE_MAX_FRAMES:
                 self._overflow(client)
             else:
                 buffered.append((message_id, event))
@@ -522,8 +202,7 @@ class Hub:
                 client.outbox.push(event)
         self.broadcaster.subscribe(room, client, self._live_sink(client, room, replayed_up_to))
         client.joined[room] = True
-        self._members.setdefault(room, {})[client] = None
-        self._announce_presence(room)
+        self.presence.add(room, client)
 
     def _live_sink(self, client: Client, room: str, replayed_up_to: int) -> Sink:
         """`client`'s live sink in `room` once its replay sent every id up to `replayed_up_to`.
@@ -547,7 +226,7 @@ class Hub:
         0 if none (every message buffered meanwhile is then new to the client)."""
         outbox = client.outbox
         if after is None:
-            messages, _ = await self.store.history(room, limit=rooms.DEFAULT_REPLAY)
+            messages, _ = await self.store.history(room, limit=DEFAULT_REPLAY)
             for message in messages:
                 outbox.push(send_event(protocol.message_frame(message)))
             return messages[-1].id if messages else 0
@@ -555,7 +234,7 @@ class Hub:
         more = True
         while more and not outbox.closing:
             messages, more = await self.store.history(
-                room, after=max(after, sent), limit=rooms.REPLAY_PAGE
+                room, after=max(after, sent), limit=REPLAY_PAGE
             )
             for message in messages:
                 outbox.push(send_event(protocol.message_frame(message)))
@@ -574,6 +253,9 @@ class Hub:
         if command.room not in client.joined:
             raise ProtocolError(NOT_JOINED, f"not joined to {command.room}", command.client_id)
         assert client.nick is not None
+        # The order a message takes: committed durably (the append's await), fanned out to the
+        # room by the store's commit listener (_on_commit, before that await returns), and only
+        # then acknowledged to its sender, whose ack therefore follows the message frame.
         message, _ = await self.store.append(
             command.room, client.nick, command.text, command.client_id
         )
@@ -586,24 +268,17 @@ class Hub:
             raise ProtocolError(NOT_JOINED, f"not joined to {command.room}")
         assert client.nick is not None
         event = send_event(protocol.typing_frame(command.room, client.nick))
-        for member in tuple(self._members.get(command.room, ())):
+        for member in self.presence.members(command.room):
             if member is not client:
                 member.outbox.push(event)
 
     # -- queries -------------------------------------------------------------------------------
 
-    def online(self, room: str) -> list[str]:
-        """The distinct nicks joined to `room`, sorted."""
-        nicks = {member.nick for member in self._members.get(room, ()) if member.nick}
-        return sorted(nicks, key=lambda nick: (nick.casefold(), nick))
-
     async def room_list(self) -> list[dict[str, object]]:
         """Every room as the protocol's ROOM objects."""
-        found = await self.store.rooms()
-        self._known_rooms.update(name for name, _ in found)
         return [
-            {"name": name, "last_id": last_id, "online": len(self.online(name))}
-            for name, last_id in found
+            protocol.room_object(name, last_id, len(self.presence.online(name)))
+            for name, last_id in await self.store.rooms()
         ]
 
     # -- internals -----------------------------------------------------------------------------
@@ -613,54 +288,16 @@ class Hub:
         for message in messages:
             publish(message.room, message.id, send_event(protocol.message_frame(message)))
 
-    def _grant_nick(self, wanted: str, client: Client) -> str:
-        """`wanted`, or `wanted-2`, `wanted-3`... : the first not held by another client."""
-        nick = wanted
-        suffix = 1
-        while (holder := self._nicks.get(nick.casefold())) is not None and holder is not client:
-            suffix += 1
-            tail = f"-{suffix}"
-            nick = wanted[: rooms.NICK_MAX - len(tail)].rstrip() + tail
-        self._nicks[nick.casefold()] = client
-        return nick
-
     def _leave_room(self, client: Client, room: str) -> None:
         live = client.joined.pop(room, False)
         self.broadcaster.unsubscribe(room, client)
         if live:
-            members = self._members.get(room)
-            if members is not None:
-                members.pop(client, None)
-                if not members:
-                    del self._members[room]
-            self._announce_presence(room)
-
-    def _announce_presence(self, room: str) -> None:
-        """Send `room`'s presence to its members soon, once for every change made meanwhile.
-
-        Coalescing matters when many join at once: a frame per join to every member would be
-        quadratic in the room's size (and so would the frames' length).
-        """
-        if room in self._presence_due:
-            return
-        self._presence_due.add(room)
-        members = self._members.get(room)
-        delay = PRESENCE_DELAY if not members or len(members) < LARGE_ROOM else LARGE_PRESENCE_DELAY
-        asyncio.get_running_loop().call_later(delay, self._send_presence, room)
-
-    def _send_presence(self, room: str) -> None:
-        self._presence_due.discard(room)
-        members = self._members.get(room)
-        if not members:
-            return
-        event = send_event(protocol.presence_frame(room, self.online(room)))
-        for member in tuple(members):
-            member.outbox.push(event)
+            self.presence.remove(room, client)
 
     def _overflow(self, client: Client) -> None:
         """`client` cannot keep up: close it with 1013 without delaying anyone else."""
         self._drop(client)
-        client.close(CLOSE_TRY_AGAIN_LATER, discard=True)
+        client.close(status.WS_1013_TRY_AGAIN_LATER, discard=True)
 
     def _drop(self, client: Client) -> None:
         """Forget `client`: its rooms (with presence updates), its nick."""
@@ -668,8 +305,8 @@ class Hub:
             return
         for room in tuple(client.joined):
             self._leave_room(client, room)
-        if client.nick is not None and self._nicks.get(client.nick.casefold()) is client:
-            del self._nicks[client.nick.casefold()]
+        if client.nick is not None:
+            self.nicks.release(client.nick, client)
 
 
 def _client_id(data: object) -> str | None:

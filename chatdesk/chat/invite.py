@@ -1,19 +1,13 @@
-"""Invite links (`http://HOST:PORT/join?token=TOKEN`) and their QR codes, drawn locally as SVG."""
+"""The Invite panel's links, each with its QR code, drawn locally as SVG."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from urllib.parse import quote
 
-__all__ = ["invite_links", "invite_url", "qr_svg"]
+from chatdesk.chat.links import join_url
 
-
-def invite_url(host: str, port: int, token: str) -> str:
-    """The invite link for one host name or address (IPv6 addresses get brackets)."""
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{port}/join?token={quote(token, safe='')}"
+__all__ = ["invite_links", "qr_svg"]
 
 
 def qr_svg(text: str) -> str:
@@ -43,6 +37,6 @@ def invite_links(hosts: Sequence[str], port: int, token: str) -> list[dict[str, 
     """One `{"host", "url", "qr_svg"}` per host, in the order given."""
     links = []
     for host in hosts:
-        url = invite_url(host, port, token)
+        url = join_url(host, port, token)
         links.append({"host": host, "url": url, "qr_svg": qr_svg(url)})
     return links

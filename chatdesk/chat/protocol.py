@@ -8,17 +8,19 @@ the compact JSON text that goes on the wire.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chatdesk.chat import rooms
-from chatdesk.chat.rooms import InvalidValue, TooLong
+from chatdesk.chat import validation
+from chatdesk.chat.store import Message
+from chatdesk.chat.validation import InvalidValue, TooLong
 
 __all__ = [
     "BAD_REQUEST",
     "HELLO_FIRST",
     "NOT_JOINED",
+    "PROTOCOL_VERSION",
     "RATE_LIMITED",
     "TOO_LONG",
     "Command",
@@ -33,12 +35,16 @@ __all__ = [
     "dumps",
     "error_frame",
     "message_frame",
+    "message_object",
     "nick_frame",
     "parse_command",
     "presence_frame",
+    "room_object",
     "typing_frame",
     "welcome_frame",
 ]
+
+PROTOCOL_VERSION = 1
 
 HELLO_FIRST = "hello_first"
 TOO_LONG = "too_long"
@@ -113,35 +119,35 @@ def parse_command(data: object) -> Command:
 
 
 def _parse_hello(data: Mapping[str, Any]) -> Hello:
-    return Hello(rooms.check_nick(data.get("nick")))
+    return Hello(validation.check_nick(data.get("nick")))
 
 
 def _parse_join(data: Mapping[str, Any]) -> Join:
     after = data.get("after")
     if after is not None:
-        after = rooms.check_message_id(after, "after")
-    return Join(rooms.check_room(data.get("room")), after)
+        after = validation.check_message_id(after, "after")
+    return Join(validation.check_room(data.get("room")), after)
 
 
 def _parse_leave(data: Mapping[str, Any]) -> Leave:
-    return Leave(rooms.check_room(data.get("room")))
+    return Leave(validation.check_room(data.get("room")))
 
 
 def _parse_send(data: Mapping[str, Any]) -> Send:
-    client_id = rooms.check_client_id(data.get("client_id"))
-    room = rooms.check_room(data.get("room"))
-    return Send(room, rooms.check_text(data.get("text")), client_id)
+    client_id = validation.check_client_id(data.get("client_id"))
+    room = validation.check_room(data.get("room"))
+    return Send(room, validation.check_text(data.get("text")), client_id)
 
 
 def _parse_typing(data: Mapping[str, Any]) -> Typing:
-    return Typing(rooms.check_room(data.get("room")))
+    return Typing(validation.check_room(data.get("room")))
 
 
 def _parse_nick(data: Mapping[str, Any]) -> Nick:
-    return Nick(rooms.check_nick(data.get("nick")))
+    return Nick(validation.check_nick(data.get("nick")))
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], Command]] = {
     "hello": _parse_hello,
     "join": _parse_join,
     "leave": _parse_leave,
@@ -174,7 +180,7 @@ def welcome_frame(
     return dumps(
         {
             "type": "welcome",
-            "protocol": rooms.PROTOCOL_VERSION,
+            "protocol": PROTOCOL_VERSION,
             "nick": nick,
             "rooms": list(room_list),
             "host": host,
@@ -182,9 +188,27 @@ def welcome_frame(
     )
 
 
-def message_frame(message: Any) -> str:
-    """A stored message (`chat.store.Message`) as a `message` frame."""
-    return dumps(message.to_dict())
+def message_object(message: Message) -> dict[str, object]:
+    """A stored message as the protocol's MESSAGE object (a frame; an item of API lists)."""
+    return {
+        "type": "message",
+        "id": message.id,
+        "room": message.room,
+        "nick": message.nick,
+        "text": message.text,
+        "ts": message.ts,
+        "client_id": message.client_id,
+    }
+
+
+def message_frame(message: Message) -> str:
+    """A stored message as a `message` frame."""
+    return dumps(message_object(message))
+
+
+def room_object(name: str, last_id: int, online: int) -> dict[str, object]:
+    """The protocol's ROOM object: a room, its newest message id and how many are online."""
+    return {"name": name, "last_id": last_id, "online": online}
 
 
 def ack_frame(client_id: str, message_id: int) -> str:

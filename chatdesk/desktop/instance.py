@@ -1,7 +1,7 @@
 """Single instance per data directory: an exclusive lock plus an owner-only runtime file.
 
-The lock is `fcntl.flock` on `DATA_DIR/instance.lock`: the kernel drops it when its holder dies,
-so a lock is never stale. The runtime file `DATA_DIR/instance.json` (mode 0600) tells a second
+The lock is `fcntl.flock` on the data directory's `instance.lock`: the kernel drops it when its
+holder dies, so a lock is never stale. The runtime file `instance.json` (mode 0600) tells a second
 launch how to reach the running server; one left behind by a crash is recognised (its process
 no longer holds the lock) and replaced.
 """
@@ -11,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
+from chatdesk.chat.links import LOOPBACK, url_host
+from chatdesk.datadir import DataDir
 from chatdesk.files import write_atomically
 
-__all__ = ["InstanceLock", "RunningInstance", "wait_for_running"]
-
-LOCK_FILE = "instance.lock"
-RUNTIME_FILE = "instance.json"
+__all__ = ["InstanceLock", "RunningInstance", "read_running", "wait_for_running"]
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,26 @@ class RunningInstance:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Its origin on loopback."""
+        return f"http://{url_host(LOOPBACK)}:{self.port}"
 
 
 class InstanceLock:
     """The exclusive right to serve a data directory."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._data_dir = data_dir
+        self._files = DataDir(data_dir)
         self._file: IO[bytes] | None = None
 
     @property
     def runtime_path(self) -> Path:
-        return self._data_dir / RUNTIME_FILE
+        """The runtime file, present while this process serves."""
+        return self._files.runtime
 
     def acquire(self) -> bool:
         """Take the lock without waiting; False when another process holds it."""
-        file = open(self._data_dir / LOCK_FILE, "ab")  # noqa: SIM115 (held until release)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        file = os.fdopen(os.open(self._files.instance_lock, flags, 0o600), "ab")
         try:
             locked = _lock_exclusively(file)
         except BaseException:
@@ -83,7 +86,7 @@ class InstanceLock:
 
 def _lock_exclusively(file: IO[bytes]) -> bool:
     """Take an exclusive lock the OS drops when the process dies; False if another holds it."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         file.seek(0)
@@ -104,11 +107,13 @@ def _lock_exclusively(file: IO[bytes]) -> bool:
 def read_running(data_dir: Path) -> RunningInstance | None:
     """The runtime file's instance, if the file is valid and its process is alive."""
     try:
-        record = json.loads((data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+        record = json.loads(DataDir(data_dir).runtime.read_text(encoding="utf-8"))
         running = RunningInstance(
-            pid=int(record["pid"]), port=int(record["port"]), lan=bool(record.get("lan"))
+            pid=int(record["pid"]), port=int(record["port"]), lan=record.get("lan") is True
         )
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not 0 < running.port <= 65535:
         return None
     return running if _alive(running.pid) else None
 
@@ -128,7 +133,7 @@ def _alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process, or no such pid at all
         return False
     except PermissionError:
         return True

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from chatdesk.files import private_dir
+
 __all__ = ["LOG_FILE", "RedactTokens", "logging_to", "redirect_missing_streams"]
 
 LOG_FILE = "chatdesk.log"
@@ -70,8 +72,7 @@ class _Brief(logging.Formatter):
 @contextlib.contextmanager
 def logging_to(log_dir: Path) -> Iterator[Path]:
     """Log INFO+ to a rotating file (1 MiB x 3) and WARNING+ to stderr while the block runs."""
-    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = log_dir / LOG_FILE
+    path = private_dir(log_dir) / LOG_FILE
     file_handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8", delay=True
     )
@@ -105,8 +106,7 @@ def redirect_missing_streams(log_dir: Path) -> None:
     """
     if sys.stdout is not None and sys.stderr is not None:
         return
-    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    file = open(log_dir / LOG_FILE, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    file = open(private_dir(log_dir) / LOG_FILE, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
     stream = cast(Any, _RedactingStream(file))
     if sys.stdout is None:
         sys.stdout = stream

@@ -9,7 +9,9 @@ import struct
 import sys
 from pathlib import Path
 
-__all__ = ["allowed_lan_hosts", "host_names", "lan_addresses"]
+from chatdesk.chat.links import bare_host
+
+__all__ = ["allowed_lan_hosts", "host_names", "is_wildcard", "lan_addresses"]
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCGIFADDR = 0x8915
@@ -18,6 +20,11 @@ _IF_INET6 = Path("/proc/net/if_inet6")
 _IPV6_GLOBAL_SCOPE = 0x00
 _IPV6_UNUSABLE = 0x08 | 0x20 | 0x40  # dad failed, deprecated, tentative
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def is_wildcard(host: str | None) -> bool:
+    """Whether `host` means every interface (none given, 0.0.0.0, ::, or [::])."""
+    return host is None or bare_host(host) in _WILDCARDS
 
 
 def lan_addresses() -> list[str]:
@@ -42,8 +49,7 @@ def host_names() -> list[str]:
 
 def allowed_lan_hosts(bind_host: str | None) -> list[str]:
     """The Host names valid in LAN mode: the bound address (or all addresses), then names."""
-    wildcard = bind_host is None or bind_host in _WILDCARDS
-    addresses = lan_addresses() if wildcard else [bind_host]
+    addresses = lan_addresses() if is_wildcard(bind_host) else [bare_host(bind_host or "")]
     return list(dict.fromkeys([*addresses, *host_names()]))
 
 

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = [
-    "APP_NAME",
-    "config_dir",
-    "data_dir",
-    "ensure_private_dir",
-    "log_dir",
-    "settings_file",
-    "webview_storage_dir",
-]
+__all__ = ["APP_NAME", "config_dir", "data_dir", "log_dir", "settings_file"]
 
 APP_NAME = "chatdesk"
 
@@ -40,17 +32,3 @@ def settings_file() -> Path:
 def log_dir() -> Path:
     """The directory of the rotating log files."""
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-
-
-def webview_storage_dir(data: Path) -> Path:
-    """The window's own web storage (localStorage, cookies) for a data directory.
-
-    Kept beside the data it belongs to (so under platformdirs by default), not in `~/.pywebview`.
-    """
-    return data / "webview"
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if missing; a directory chatdesk creates is owner-only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path

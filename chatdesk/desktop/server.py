@@ -7,6 +7,7 @@ first at start-up, and the window's start-up need not wait for uvicorn's imports
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import socket
 import threading
@@ -14,14 +15,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from chatdesk.chat.limits import MAX_CONNECTIONS, MAX_FRAME_BYTES
+from chatdesk.chat.links import LOOPBACK, bare_host, url_host
+from chatdesk.desktop.network import is_wildcard
+
 if TYPE_CHECKING:
     import uvicorn
 
 __all__ = ["BindError", "ServerError", "ServerThread", "bind_sockets", "listen_addresses"]
 
-WS_MAX_SIZE = 64 * 1024 + 1024  # the protocol's 64 KiB frames plus slack for the app to say 1009
+WS_MAX_SIZE = MAX_FRAME_BYTES + 1024  # slack, so that the app (not uvicorn) answers with 1009
 GRACEFUL_SHUTDOWN_SECONDS = 4  # with the join, a stop completes within the protocol's 5 s
-MAX_CONNECTIONS = 2048  # in total; beyond it uvicorn answers 503 (a room holds 1000 and more)
 
 
 class BindError(Exception):
@@ -34,11 +38,12 @@ class ServerError(Exception):
 
 def listen_addresses(lan: bool, host: str | None) -> list[str]:
     """The addresses to bind: loopback; in LAN mode every interface, or `host` plus loopback."""
+    address = bare_host(host) if host and host != "localhost" else LOOPBACK
     if not lan:
-        return [host if host and host != "localhost" else "127.0.0.1"]
-    if host is None or host in {"", "0.0.0.0", "::"}:
+        return [address]
+    if is_wildcard(host):
         return ["0.0.0.0", "::"]
-    return list(dict.fromkeys([host.strip("[]"), "127.0.0.1"]))
+    return list(dict.fromkeys([address, LOOPBACK]))
 
 
 def bind_sockets(addresses: Sequence[str], port: int) -> list[socket.socket]:
@@ -64,10 +69,10 @@ def bind_sockets(addresses: Sequence[str], port: int) -> list[socket.socket]:
             try:
                 sock.bind((address, port))
             except OSError as exc:
-                if address == "::" and exc.errno != 98:  # no IPv6 here; 98 = EADDRINUSE
+                if address == "::" and exc.errno != errno.EADDRINUSE:  # no IPv6 here
                     sockets.pop().close()
                     continue
-                where = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
+                where = f"{url_host(address)}:{port}"
                 raise BindError(f"cannot listen on {where}: {exc.strerror}") from None
             sock.listen(2048)
             sock.set_inheritable(False)

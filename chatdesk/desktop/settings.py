@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from chatdesk.chat.links import bare_host
+
 __all__ = ["Settings", "SettingsError", "is_loopback", "load_settings"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -145,6 +147,6 @@ def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(bare_host(host)).is_loopback
     except ValueError:
         return False

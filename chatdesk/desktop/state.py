@@ -2,7 +2,7 @@
 
 Both belong to the data directory, not to the user's settings: links and open tabs point at one
 chat's port, and the Invite panel's LAN switch opens one chat to the network, not every chat.
-Kept in `DATA_DIR/state.json`, replaced atomically.
+Kept in the data directory's `state.json`, replaced atomically.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from chatdesk.datadir import DataDir
 from chatdesk.files import write_atomically
 
-__all__ = ["STATE_FILE", "Remembered", "recall", "remember"]
-
-STATE_FILE = "state.json"
+__all__ = ["Remembered", "recall", "remember"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Remembered:
 def recall(data_dir: Path) -> Remembered:
     """What `data_dir` remembers; a missing or damaged file remembers nothing."""
     try:
-        state = json.loads((data_dir / STATE_FILE).read_text(encoding="utf-8"))
+        state = json.loads(DataDir(data_dir).state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return Remembered()
     if not isinstance(state, dict):
@@ -53,7 +52,7 @@ def remember(data_dir: Path, *, port: int | None = None, lan: bool | None = None
     )
     if after != before:
         values = {key: value for key, value in asdict(after).items() if value is not None}
-        write_atomically(data_dir / STATE_FILE, json.dumps(values) + "\n")
+        write_atomically(DataDir(data_dir).state, json.dumps(values) + "\n")
 
 
 def _is_port(value: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The pywebview window (GTK on Linux), its web storage under platformdirs, and the self-test.
+"""The pywebview window (GTK on Linux) and its web storage in the data directory.
 
 `webview` is imported only when a window is really opened, so serving without one never loads a
 GUI toolkit. Closing it on SIGINT/SIGTERM is the caller's job, from a thread other than the GUI's:
@@ -20,13 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chatdesk.files import private_dir
+
 __all__ = [
     "NoDisplay",
     "WindowUnavailable",
     "close_after_pywebview_script",
     "open_window",
     "preload",
-    "run_self_test",
+    "show",
     "wait_until_shown",
     "window_problem",
 ]
@@ -136,17 +138,19 @@ def open_window(
         import webview
     except ImportError as exc:
         raise WindowUnavailable(f"pywebview cannot be loaded: {exc}") from None
-    storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(storage_dir)
     window = webview.create_window(TITLE, url, width=1100, height=740, min_size=(420, 360))
+    assert window is not None
     window.events.closing += close_after_pywebview_script()
     if _gui() == "gtk":
         window.events.before_show += _adjust_gtk_window
     failure = getattr(webview, "WebViewException", None)
+    gui: Any = _gui()  # PYWEBVIEW_GUI may name any backend; pywebview checks it
     try:
         webview.start(
             task,
             (window,) if task is not None else None,
-            gui=_gui(),
+            gui=gui,
             storage_path=str(storage_dir),
             private_mode=False,  # localStorage (the nick, the last room) persists
         )
@@ -154,6 +158,25 @@ def open_window(
         if failure is not None and isinstance(exc, failure):
             raise WindowUnavailable(f"no webview backend: {exc}") from None
         raise
+
+
+def show(url: str, *, storage_dir: Path, task: Callable[[Any, threading.Event], None]) -> None:
+    """Show `url` until the window closes, running `task(window, closed)` meanwhile on
+    pywebview's task thread; `closed` is set once the window has closed, and the task is then
+    waited for (at most 10 s). Raises WindowUnavailable when the backend cannot start."""
+    closed = threading.Event()
+    runners: list[threading.Thread] = []
+
+    def run(window: Any) -> None:
+        runners.append(threading.current_thread())
+        task(window, closed)
+
+    try:
+        open_window(url, storage_dir=storage_dir, task=run)
+    finally:
+        closed.set()
+        for runner in runners:
+            runner.join(10)
 
 
 def close_after_pywebview_script(wait: float = PYWEBVIEW_SCRIPT_WAIT) -> Callable[[Any], bool]:
@@ -224,94 +247,3 @@ def wait_until_shown(window: Any, timeout: float = 10.0) -> None:
     while not (events.shown.wait(0.05) or events.closed.is_set()):
         if time.monotonic() > deadline:
             return
-
-
-# The self-test's probe, run in the page by run_js: reports when the chat page was first on
-# screen, then does a chat round trip over the page's own origin and session cookie.
-# The time comes from the page's own "chatdesk:rendered" mark (app.js: its scripts ran and two
-# animation frames later the first frame is painted), not from when the probe first sees it:
-# pywebview lets run_js in only once it has injected its own script into the loaded page.
-PROBE_JS = r"""
-(() => {
-  const mark = performance.getEntriesByName("chatdesk:rendered")[0];
-  const app = document.querySelector(".app");
-  const onScreen = location.pathname === "/" && mark !== undefined
-    && document.getElementById("messages") !== null
-    && app !== null && app.getBoundingClientRect().height > 0;
-  let probe = window.__chatdeskProbe;
-  if (!probe) {
-    probe = window.__chatdeskProbe = {rendered: false, sent: false, acked: false, echoed: false,
-                                      error: null, rendered_at: null, round_trip_at: null};
-  }
-  if (onScreen && !probe.rendered) {
-    probe.rendered = true;
-    probe.navigation_start_at = performance.timeOrigin;
-    probe.rendered_at = performance.timeOrigin + mark.startTime;
-    probe.seen_at = performance.timeOrigin + performance.now();
-    const clientId = "self-test-" + Math.random().toString(36).slice(2);
-    const socket = new WebSocket("ws://" + location.host + "/chat");
-    const done = () => {
-      if (probe.acked && probe.echoed) {
-        probe.round_trip_at = performance.timeOrigin + performance.now();
-        socket.close(1000);
-      }
-    };
-    socket.onopen = () => socket.send(JSON.stringify({type: "hello", nick: "self-test"}));
-    socket.onerror = () => { probe.error = probe.error || "websocket error"; };
-    socket.onclose = (event) => {
-      if (!probe.round_trip_at) probe.error = probe.error || "websocket closed " + event.code;
-    };
-    socket.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
-      if (frame.type === "welcome") {
-        socket.send(JSON.stringify({type: "join", room: "general"}));
-        socket.send(JSON.stringify({type: "send", room: "general", text: "self-test",
-                                    client_id: clientId}));
-        probe.sent = true;
-      } else if (frame.type === "ack" && frame.client_id === clientId) {
-        probe.acked = true; done();
-      } else if (frame.type === "message" && frame.client_id === clientId) {
-        probe.echoed = true; done();
-      } else if (frame.type === "error") {
-        probe.error = frame.code + ": " + frame.detail;
-      }
-    };
-  }
-  return JSON.stringify(probe);
-})()
-"""
-
-
-def run_self_test(window: Any, *, screenshot: Path | None, timeout: float = 30.0) -> dict[str, Any]:
-    """Wait for the page to render and a chat round trip, take a screenshot, close the window."""
-    import json
-    import shutil
-    import subprocess
-
-    result: dict[str, Any] = {"ok": False}
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            # run_js runs the script as is: evaluate_js wraps it in eval(), which CSP forbids.
-            raw = window.run_js(PROBE_JS)
-            probe = json.loads(raw) if isinstance(raw, str) else {}
-            result.update(probe)
-            finished = probe.get("rendered") and probe.get("round_trip_at")
-            if finished or probe.get("error") or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        result["ok"] = bool(finished) and not probe.get("error")
-        if not result["ok"] and not result.get("error"):
-            result["error"] = "timed out waiting for the page and the chat round trip"
-        if screenshot is not None:
-            tool = shutil.which("import")  # ImageMagick, against this process's X display
-            if tool is None:
-                result.update(ok=False, error="ImageMagick's import is needed for --screenshot")
-            else:
-                subprocess.run([tool, "-window", "root", str(screenshot)], check=True, timeout=20)
-                result["screenshot"] = str(screenshot)
-    except Exception as exc:
-        result.update(ok=False, error=f"{type(exc).__name__}: {exc}")
-    finally:
-        window.destroy()
-    return result

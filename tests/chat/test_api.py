@@ -226,7 +226,7 @@ def test_lan_switch_is_409_when_the_server_cannot_switch(http, server):
 
 def test_lan_switch_calls_the_desktop_after_answering(tmp_path):
     calls: list[bool] = []
-    chat = Chat(ChatConfig(tmp_path / "data", on_lan_change=calls.append))
+    chat = Chat(ChatConfig(tmp_path / "data", switch_lan=calls.append))
     try:
         with (
             serve(chat.app) as server,

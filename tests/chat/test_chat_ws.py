@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chatdesk.chat.app import Chat, ChatConfig
-from chatdesk.chat.rooms import MAX_CONNECTIONS_PER_ADDRESS
+from chatdesk.chat.limits import MAX_CONNECTIONS_PER_ADDRESS
 from tests.chat.conftest import TEST_WS_MAX_SIZE, ChatClient, open_socket
 from tests.support.server import serve
 

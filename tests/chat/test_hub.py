@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from chatdesk.chat import rooms
-from chatdesk.chat.hub import Hub, LocalBroadcaster, Outbox, _TokenBucket, send_event
+from chatdesk.chat.broadcast import LocalBroadcaster
+from chatdesk.chat.hub import Hub
+from chatdesk.chat.limits import QUEUE_MAX_FRAMES, TokenBucket
+from chatdesk.chat.outbox import Outbox, send_event
 from chatdesk.chat.store import Store
 
 
@@ -79,7 +81,7 @@ def test_a_full_queue_overflows_and_a_discarding_close_skips_the_backlog():
         overflowed: list[bool] = []
         outbox = Outbox(socket.send, socket.close, lambda: overflowed.append(True))
         socket.writable.clear()
-        for n in range(rooms.QUEUE_MAX_FRAMES + 1):  # one in flight, the rest queued
+        for n in range(QUEUE_MAX_FRAMES + 1):  # one in flight, the rest queued
             outbox.push(frame(n))
         assert not overflowed
         outbox.push(frame(-1))
@@ -125,7 +127,7 @@ def test_a_send_that_fails_marks_the_outbox_closed():
 
 def test_the_token_bucket_allows_bursts_then_the_sustained_rate():
     now = [0.0]
-    bucket = _TokenBucket(20, 10.0, lambda: now[0])
+    bucket = TokenBucket(20, 10.0, lambda: now[0])
     assert all(bucket.take() for _ in range(20))
     assert not bucket.take()
     now[0] += 0.1

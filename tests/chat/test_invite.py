@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 
 import segno
 
-from chatdesk.chat.invite import invite_links, invite_url, qr_svg
+from chatdesk.chat.invite import invite_links, qr_svg
+from chatdesk.chat.links import join_url as invite_url
 
 TOKEN = "Ab-_0123456789abcdefghijklmnopqrstuv"
 

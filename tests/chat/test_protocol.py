@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatdesk.chat import rooms
+from chatdesk.chat import limits, validation
 from chatdesk.chat.protocol import (
     Hello,
     Join,
@@ -91,19 +91,19 @@ def test_errors_about_a_send_carry_its_client_id():
 
 def test_limits_are_counted_in_code_points():
     assert parse_command(
-        {"type": "send", "room": "r", "text": "\U0001f600" * rooms.TEXT_MAX, "client_id": "c"}
+        {"type": "send", "room": "r", "text": "\U0001f600" * limits.TEXT_MAX, "client_id": "c"}
     )
-    assert parse_command({"type": "hello", "nick": "\u00e9" * rooms.NICK_MAX}).nick
+    assert parse_command({"type": "hello", "nick": "\u00e9" * limits.NICK_MAX}).nick
     assert parse_command({"type": "send", "room": "r", "text": "x", "client_id": "c" * 64})
 
 
 @given(st.text(max_size=40))
 def test_nick_rule_is_total(nick):
     try:
-        accepted = rooms.check_nick(nick)
-    except rooms.InvalidValue:
+        accepted = validation.check_nick(nick)
+    except validation.InvalidValue:
         return
-    assert 1 <= len(accepted) <= rooms.NICK_MAX and accepted == accepted.strip()
+    assert 1 <= len(accepted) <= limits.NICK_MAX and accepted == accepted.strip()
     accepted.encode("utf-8")
 
 
@@ -111,7 +111,7 @@ def test_nick_rule_is_total(nick):
 def test_room_rule_matches_the_pattern(name):
     import re
 
-    assert rooms.is_room_name(name) == bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name))
+    assert validation.is_room_name(name) == bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name))
 
 
 def test_server_frames_are_compact_json_keeping_unicode():

@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from chatdesk.chat import rooms
+from chatdesk.chat import hub, outbox
 from tests.chat.conftest import TEST_WS_MAX_SIZE, TIMEOUT, ChatClient, open_socket
 from tests.support.server import serve
 
@@ -88,8 +88,9 @@ LEGACY_WS = pytest.param(
 @pytest.mark.parametrize("ws", [LEGACY_WS, "websockets-sansio"])
 def test_a_client_that_does_not_read_is_closed_with_1013_and_delays_nobody(chat, monkeypatch, ws):
     # A small queue bound and no rate limit keep the test short; the mechanism is the same.
-    monkeypatch.setattr(rooms, "QUEUE_MAX_FRAMES", 50)
-    monkeypatch.setattr(rooms, "BURST_FRAMES", 100_000)
+    monkeypatch.setattr(outbox, "QUEUE_MAX_FRAMES", 50)
+    monkeypatch.setattr(hub, "QUEUE_MAX_FRAMES", 50)
+    monkeypatch.setattr(hub, "BURST_FRAMES", 100_000)
     with serve(chat.app, ws=ws, ws_max_size=TEST_WS_MAX_SIZE) as server:
         token = chat.access.token
         stuck = StuckClient(server.port, token)

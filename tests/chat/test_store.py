@@ -20,7 +20,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from chatdesk.chat.store import DB_NAME, SCHEMA_VERSION, Message, Store, StoreError
+from chatdesk.chat.database import SCHEMA_VERSION
+from chatdesk.chat.protocol import message_object
+from chatdesk.chat.store import Message, Store, StoreError
+from chatdesk.datadir import DataDir
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
@@ -63,13 +66,13 @@ async def stalled_append(store: Store) -> asyncio.Task[tuple[Message, bool]]:
     """An append the writer has taken and holds while `write_lock` lasts: appends made
     meanwhile queue up for the next batch."""
     taken = threading.Event()
-    commit = store._commit
+    commit = store._writer._commit
 
     def commit_and_signal(batch: list[Any]) -> None:
         taken.set()
         commit(batch)
 
-    store._commit = commit_and_signal  # type: ignore[method-assign]
+    store._writer._commit = commit_and_signal  # type: ignore[method-assign]
     task = asyncio.create_task(store.append("general", "stall", "first", "stall"))
     await until(taken.is_set)
     return task
@@ -118,7 +121,7 @@ def test_ids_increase_across_rooms_and_messages_are_complete(store: Store) -> No
         "c-1",
     )
     assert TS.match(message.ts)
-    assert message.to_dict() == {
+    assert message_object(message) == {
         "type": "message",
         "id": message.id,
         "room": "dev",
@@ -160,7 +163,7 @@ def test_concurrent_appends_share_a_batch_and_duplicates_in_it_are_stored_once(
                     ("d", "three", "c-3"),
                 ]
             ]
-            await until(lambda: store._queue.qsize() == 3)
+            await until(lambda: store._writer._queue.qsize() == 3)
         one, two, two_again, three = await asyncio.gather(first, *rest)
         assert one[1] and two[1] and three[1]
         assert (two[0].nick, two[0].text) == ("b", "two")
@@ -224,7 +227,7 @@ def test_unstorable_text_fails_only_its_own_append(store: Store) -> None:
                 asyncio.create_task(store.append("general", "a", text, f"c-{n}"))
                 for n, text in enumerate(["fine", "\ud800 lone surrogate", "also fine"])
             ]
-            await until(lambda: store._queue.qsize() == 3)  # one batch
+            await until(lambda: store._writer._queue.qsize() == 3)  # one batch
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert isinstance(results[1], StoreError)
         assert results[0][1] and results[2][1]  # type: ignore[index]
@@ -243,8 +246,8 @@ def test_write_failure_fails_the_batch_and_the_writer_survives(store: Store) -> 
     async def test(store: Store) -> None:
         await store.append("general", "a", "before", "c-0")
         # A database at its size limit fails like a full disk (SQLITE_FULL).
-        pages = store._writer.execute("PRAGMA page_count").fetchone()[0]
-        store._writer.execute(f"PRAGMA max_page_count = {pages}")
+        pages = store._writer._connection.execute("PRAGMA page_count").fetchone()[0]
+        store._writer._connection.execute(f"PRAGMA max_page_count = {pages}")
         big = "x" * 4000
         results = await asyncio.gather(
             *(store.append("general", "a", big, f"c-{n}") for n in range(1, 4)),
@@ -252,7 +255,7 @@ def test_write_failure_fails_the_batch_and_the_writer_survives(store: Store) -> 
         )
         assert all(isinstance(result, StoreError) for result in results)
         assert "full" in str(results[0])
-        store._writer.execute("PRAGMA max_page_count = 1073741823")
+        store._writer._connection.execute("PRAGMA max_page_count = 1073741823")
         _, created = await store.append("general", "a", big, "c-1")
         assert created
         messages, _ = await store.history("general")
@@ -359,8 +362,8 @@ def test_rooms_and_room_creation(store: Store) -> None:
         await store.create_room("zeta")
         await store.create_room("alpha")
         last, _ = await store.append("beta", "x", "hi", "c-1")
-        assert await store.room_exists("beta") and await store.room_exists("zeta")
-        assert not await store.room_exists("gamma")
+        assert store.has_room("beta") and store.has_room("zeta")
+        assert not store.has_room("gamma")
         assert await store.rooms() == [("general", 0), ("alpha", 0), ("beta", last.id), ("zeta", 0)]
 
     run(store, test)
@@ -377,7 +380,7 @@ def test_reopen_keeps_everything_and_ids_are_never_reused(tmp_path: Path) -> Non
     store = Store.open(tmp_path)
     first = run(store, fill)
     store.close()
-    with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as db:
+    with contextlib.closing(sqlite3.connect(DataDir(tmp_path).database)) as db:
         db.execute("DELETE FROM messages")
         db.commit()
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -399,36 +402,36 @@ def test_migrates_a_new_or_empty_database(tmp_path: Path, initial: str) -> None:
     data = tmp_path / "data" / "nested"
     if initial != "missing":
         data.mkdir(parents=True)
-        (data / DB_NAME).touch(mode=0o644)
+        DataDir(data).database.touch(mode=0o644)
     if initial == "empty v0 database":
-        with contextlib.closing(sqlite3.connect(data / DB_NAME)) as db:
+        with contextlib.closing(sqlite3.connect(DataDir(data).database)) as db:
             db.execute("PRAGMA user_version = 0")
             db.execute("VACUUM")
     store = Store.open(data)
     try:
         assert run(store, lambda s: s.rooms()) == [("general", 0)]
-        wal = data / f"{DB_NAME}-wal"
-        for path in [data / DB_NAME, wal]:
+        wal = data / "chat.db-wal"
+        for path in [DataDir(data).database, wal]:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     finally:
         store.close()
-    with contextlib.closing(sqlite3.connect(data / DB_NAME)) as db:
+    with contextlib.closing(sqlite3.connect(DataDir(data).database)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_database_from_a_newer_chatdesk_is_refused(tmp_path: Path) -> None:
     Store.open(tmp_path).close()
-    with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as db:
+    with contextlib.closing(sqlite3.connect(DataDir(tmp_path).database)) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match="newer chatdesk") as info:
         Store.open(tmp_path)
-    assert str(tmp_path / DB_NAME) in str(info.value)
+    assert str(DataDir(tmp_path).database) in str(info.value)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "torn page"])
 def test_corrupt_database_is_refused(tmp_path: Path, damage: str) -> None:
-    db = tmp_path / DB_NAME
+    db = DataDir(tmp_path).database
     if damage == "garbage":
         db.write_bytes(os.urandom(8192))
     else:
@@ -457,7 +460,7 @@ def test_unusable_locations_are_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StoreError, match="cannot create the data directory"):
         Store.open(tmp_path / "file" / "data")
-    (tmp_path / "dir" / DB_NAME).mkdir(parents=True)
+    DataDir(tmp_path / "dir").database.mkdir(parents=True)
     with pytest.raises(StoreError, match="is a directory"):
         Store.open(tmp_path / "dir")
     with pytest.raises(StoreError, match="cannot open the chat database"):
@@ -469,12 +472,12 @@ def test_unwritable_directory_or_file_is_refused(tmp_path: Path) -> None:
     empty.mkdir()
     with unwritable(empty), pytest.raises(StoreError, match="cannot open the chat database"):
         Store.open(empty)
-    assert not (empty / DB_NAME).exists()
+    assert not DataDir(empty).database.exists()
 
     Store.open(tmp_path).close()
     with unwritable(tmp_path), pytest.raises(StoreError, match="cannot open the chat database"):
         Store.open(tmp_path)  # the write-ahead log cannot be created
-    with unwritable(tmp_path / DB_NAME), pytest.raises(StoreError, match="for writing"):
+    with unwritable(DataDir(tmp_path).database), pytest.raises(StoreError, match="for writing"):
         Store.open(tmp_path)
 
 
@@ -592,7 +595,7 @@ def test_every_acked_message_survives_kill_9(tmp_path: Path) -> None:
 
     store = Store.open(tmp_path)
     try:
-        with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as db:
+        with contextlib.closing(sqlite3.connect(DataDir(tmp_path).database)) as db:
             rows = dict(db.execute("SELECT id, client_id FROM messages").fetchall())
             per_client = db.execute(
                 "SELECT count(*) FROM messages GROUP BY room, client_id HAVING count(*) > 1"

@@ -1,20 +1,34 @@
-"""Shared fixtures of the desktop tests: isolated directories and chatdesk subprocesses."""
+"""Shared fixtures and helpers of the desktop tests: isolated directories, chatdesk subprocesses,
+in-process launches, and a client that joins the chat like a browser does.
+
+The fake pywebview the in-process window tests stand in for the real one is in fakes.py.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from websockets.sync.client import connect
+
+from chatdesk.desktop.launcher import Launcher
+from chatdesk.desktop.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 JOIN_LINE = re.compile(r"^chatdesk: open (http://127\.0\.0\.1:(\d+)/join\?token=(\S+))$")
@@ -115,9 +129,6 @@ def read_line(running: Running, timeout: float = 10.0) -> str:
 
 def assert_serves_and_chats(running: Running) -> None:
     """Its pages and static files load, and a message sent on /chat is acked and echoed."""
-    import httpx
-    from websockets.sync.client import connect
-
     with httpx.Client(follow_redirects=True, timeout=10) as client:
         assert client.get(f"{running.base}/healthz").json()["status"] == "ok"
         page = client.get(running.url)
@@ -153,3 +164,83 @@ def chatdesk_serving(home: Home, *args: str) -> Iterator[Running]:
         if running.process.poll() is None:
             running.process.kill()
         running.process.communicate(timeout=10)
+
+
+def run_cli(home: Home, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m chatdesk --data-dir HOME ARGS` to its end."""
+    return subprocess.run(
+        [*chatdesk_command(), "--data-dir", str(home.data_dir), *args],
+        cwd=ROOT,
+        env=home.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+# -- in-process launches ---------------------------------------------------------------------------
+
+
+def launcher(home: Home, out: io.StringIO, **settings: Any) -> Launcher:
+    return Launcher(Settings(data_dir=home.data_dir, **settings), out=out)
+
+
+def join_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("chatdesk: open ")]
+
+
+def refused(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def signal_when_serving(out: io.StringIO, sig: int = signal.SIGTERM) -> threading.Thread:
+    """Send `sig` to this process once a join line is printed."""
+
+    def wait_and_signal() -> None:
+        deadline = time.monotonic() + 10
+        while not join_lines(out.getvalue()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), sig)
+
+    thread = threading.Thread(target=wait_and_signal)
+    thread.start()
+    return thread
+
+
+def threads() -> set[threading.Thread]:
+    """Live threads, but the toolkit's process-wide pool of idle workers (joined at exit)."""
+    return {t for t in threading.enumerate() if not t.name.startswith("chatdesk-worker")}
+
+
+@pytest.fixture
+def no_threads_left() -> Iterator[None]:
+    before = threads()
+    yield
+    deadline = time.monotonic() + 5
+    while (left := threads() - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not left, f"threads left behind: {sorted(t.name for t in left)}"
+
+
+# -- a guest's or the window's client --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def login(url: str) -> Iterator[httpx.Client]:
+    """An HTTP client that followed a /join link (so it holds the session cookie)."""
+    with httpx.Client(follow_redirects=True, timeout=10) as client:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        assert response.url.path == "/"
+        yield client
+
+
+def chat_hello(client: httpx.Client, port: int, nick: str = "tester") -> dict[str, Any]:
+    """A real /chat WebSocket with the client's cookie: hello, then the welcome frame."""
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    with connect(
+        f"ws://127.0.0.1:{port}/chat", additional_headers={"Cookie": cookie}, open_timeout=10
+    ) as ws:
+        ws.send(json.dumps({"type": "hello", "nick": nick}))
+        return json.loads(ws.recv(timeout=10))

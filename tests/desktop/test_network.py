@@ -51,9 +51,10 @@ def test_allowed_lan_hosts_for_one_bound_address() -> None:
     assert hosts[0] == "10.213.77.1"
     assert hosts[1:] == network.host_names()
     assert not set(hosts) & set(network.lan_addresses()) - {"10.213.77.1"}
+    assert network.allowed_lan_hosts("[fd00::7]")[0] == "fd00::7"  # a socket's address, bare
 
 
-@pytest.mark.parametrize("bind_host", [None, "0.0.0.0", "::", ""])
+@pytest.mark.parametrize("bind_host", [None, "0.0.0.0", "::", "[::]", ""])
 def test_allowed_lan_hosts_for_every_interface(bind_host: str | None) -> None:
     hosts = network.allowed_lan_hosts(bind_host)
     assert hosts == network.lan_addresses() + [

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from tests.lan.conftest import CLOSE_CODES, ERROR_CODES, TIMEOUT, Client, Target, open_client
+from tests.lan.conftest import CLOSE_CODES, ERROR_CODES, TIMEOUT, ChatClient, Target, open_client
 
 SERVER_FRAME_TYPES = {"welcome", "message", "ack", "presence", "typing", "error", "nick"}
 CLIENT_TYPES = ["hello", "join", "leave", "send", "typing", "nick"]
@@ -48,14 +48,14 @@ frames = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def witness(target: Target) -> Iterator[Client]:
+def witness(target: Target) -> Iterator[ChatClient]:
     client = open_client(target, "witness")
     client.join("general")
     yield client
     client.close()
 
 
-def exchange(client: Client, batch: list[Any], sentinel: str) -> tuple[list[Any], int | None]:
+def exchange(client: ChatClient, batch: list[Any], sentinel: str) -> tuple[list[Any], int | None]:
     """Send the fuzz frames then a sentinel `send`; the frames up to its answer, or the close."""
     answers: list[Any] = []
     try:
@@ -71,7 +71,7 @@ def exchange(client: Client, batch: list[Any], sentinel: str) -> tuple[list[Any]
         return answers, closed.rcvd.code if closed.rcvd is not None else 1006
 
 
-def post_within_rate_limit(client: Client, text: str, client_id: str) -> tuple[int, str]:
+def post_within_rate_limit(client: ChatClient, text: str, client_id: str) -> tuple[int, str]:
     """Send a message (resending while told to slow down); its acked id and delivered text."""
     deadline = time.monotonic() + TIMEOUT
     acked: int | None = None
@@ -125,7 +125,7 @@ def stored_messages(target: Target) -> dict[int, str]:
             after = messages[-1]["id"]
 
 
-def test_fuzzed_frames_get_only_documented_answers(target: Target, witness: Client) -> None:
+def test_fuzzed_frames_get_only_documented_answers(target: Target, witness: ChatClient) -> None:
     acked: dict[int, str] = {}  # id -> text, of the messages whose text is known for sure
     used_client_ids: set[str] = set()
     serials = itertools.count()

@@ -1,4 +1,4 @@
-"""Room-name, nick and text validation, and the chat protocol's limits.
+"""What the chat accepts from a client: room names, nicks, texts, client ids and message ids.
 
 Every validator returns the normalised value or raises `InvalidValue` with a message fit to show
 to the user; the protocol layer turns it into an error frame, the API into a 400.
@@ -9,23 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chatdesk.chat.limits import CLIENT_ID_MAX, MAX_ID, NICK_MAX, ROOM_NAME_MAX, TEXT_MAX
+
 __all__ = [
-    "BURST_FRAMES",
-    "CLIENT_ID_MAX",
-    "DEFAULT_REPLAY",
-    "DEFAULT_ROOM",
-    "FLOOD_CLOSE_AFTER",
-    "FRAMES_PER_SECOND",
-    "MAX_CONNECTIONS_PER_ADDRESS",
-    "MAX_FRAME_BYTES",
-    "MAX_ID",
-    "NICK_MAX",
-    "PROTOCOL_VERSION",
-    "QUEUE_MAX_BYTES",
-    "QUEUE_MAX_FRAMES",
-    "REPLAY_PAGE",
     "ROOM_PATTERN",
-    "TEXT_MAX",
     "InvalidValue",
     "TooLong",
     "check_client_id",
@@ -36,26 +23,7 @@ __all__ = [
     "is_room_name",
 ]
 
-PROTOCOL_VERSION = 1
-
-ROOM_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-DEFAULT_ROOM = "general"
-NICK_MAX = 32  # characters, after trimming
-TEXT_MAX = 4000  # Unicode code points
-CLIENT_ID_MAX = 64
-
-MAX_FRAME_BYTES = 64 * 1024  # a larger incoming frame closes the socket with 1009
-QUEUE_MAX_FRAMES = 1000  # a client whose outgoing queue holds more is closed with 1013
-QUEUE_MAX_BYTES = 1024 * 1024
-DEFAULT_REPLAY = 50  # messages replayed by a join without `after`
-REPLAY_PAGE = 500
-
-BURST_FRAMES = 20  # token bucket: capacity ...
-FRAMES_PER_SECOND = 10.0  # ... and refill rate
-MAX_CONNECTIONS_PER_ADDRESS = 32  # open /chat sockets per client address (the protocol: >= 16)
-FLOOD_CLOSE_AFTER = 50  # rate-limited frames (net of accepted ones) before closing with 1008
-
-MAX_ID = 2**63 - 1  # SQLite's largest integer; larger `after`/`before` values are bad requests
+ROOM_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{ROOM_NAME_MAX - 1}}}")
 
 # Control and format characters, line/paragraph separators, and lone surrogates (which JSON
 # escapes can produce but UTF-8 cannot carry) have no place in a nick.
