@@ -1,14 +1,17 @@
 // The /chat WebSocket: JSON frames, reconnection with capped exponential backoff and jitter,
-// and client-side pacing that stays under the server's rate limit (bursts of 20, 10 frames/s).
+// and client-side pacing that stays under the server's rate limit (limits.js).
 
-const BURST = 16;
-const PER_SECOND = 8;
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_NORMAL,
+  CLOSE_SERVICE_RESTART,
+  SEND_BURST_FRAMES,
+  SEND_FRAMES_PER_SECOND,
+} from "./limits.js";
+
 const MAX_DELAY_MS = 15000;
 const FIRST_DELAY_MS = 1000;
 const RESTART_DELAY_MS = 400;
-
-/** Close codes after which the server wants us back soon (restart, overload, policy). */
-const SERVICE_RESTART = 1012;
 
 export class Connection {
   /**
@@ -25,7 +28,7 @@ export class Connection {
     this.reconnectAt = 0;
     this.stopped = false;
     this.queue = [];
-    this.tokens = BURST;
+    this.tokens = SEND_BURST_FRAMES;
     this.refilledAt = performance.now();
     this.drainTimer = null;
   }
@@ -33,6 +36,11 @@ export class Connection {
   /** True once the socket is open (frames can be sent). */
   get isOpen() {
     return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** True when neither connected nor waiting to reconnect: start() is what would connect. */
+  get idle() {
+    return !this.socket && !this.timer;
   }
 
   start() {
@@ -43,7 +51,7 @@ export class Connection {
   stop() {
     this.stopped = true;
     this.clearTimers();
-    if (this.socket) this.socket.close(1000);
+    if (this.socket) this.socket.close(CLOSE_NORMAL);
   }
 
   /** The server welcomed us: the next drop starts the backoff from the beginning. */
@@ -77,7 +85,7 @@ export class Connection {
     try {
       socket = new WebSocket(this.url);
     } catch {
-      this.scheduleReconnect({ code: 1006, reason: "", opened: false });
+      this.scheduleReconnect({ code: CLOSE_ABNORMAL, reason: "", opened: false });
       return;
     }
     this.socket = socket;
@@ -85,7 +93,7 @@ export class Connection {
     socket.addEventListener("open", () => {
       opened = true;
       this.queue = [];
-      this.tokens = BURST;
+      this.tokens = SEND_BURST_FRAMES;
       this.refilledAt = performance.now();
       this.handlers.open();
     });
@@ -128,7 +136,7 @@ export class Connection {
 
   /** Exponential backoff with "equal jitter", capped; a service restart is retried quickly. */
   nextDelay(code) {
-    if (code === SERVICE_RESTART && this.attempt === 0) {
+    if (code === CLOSE_SERVICE_RESTART && this.attempt === 0) {
       this.attempt = 1;
       return RESTART_DELAY_MS + Math.random() * RESTART_DELAY_MS;
     }
@@ -149,7 +157,8 @@ export class Connection {
 
   refill() {
     const now = performance.now();
-    this.tokens = Math.min(BURST, this.tokens + ((now - this.refilledAt) / 1000) * PER_SECOND);
+    const earned = ((now - this.refilledAt) / 1000) * SEND_FRAMES_PER_SECOND;
+    this.tokens = Math.min(SEND_BURST_FRAMES, this.tokens + earned);
     this.refilledAt = now;
   }
 
@@ -161,7 +170,7 @@ export class Connection {
       this.tokens -= 1;
     }
     if (this.queue.length > 0 && this.isOpen) {
-      const waitMs = Math.ceil(((1 - this.tokens) / PER_SECOND) * 1000);
+      const waitMs = Math.ceil(((1 - this.tokens) / SEND_FRAMES_PER_SECOND) * 1000);
       this.drainTimer = setTimeout(
         () => {
           this.drainTimer = null;

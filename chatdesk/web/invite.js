@@ -9,9 +9,9 @@ function qrSource(svg) {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
+/** The host's Invite panel and its button; it talks to the host-only API routes itself. */
 export class Invite {
-  constructor(app) {
-    this.app = app;
+  constructor() {
     this.dialog = byId("invite");
     this.openButton = byId("invite-open");
     this.lanSwitch = byId("lan-switch");

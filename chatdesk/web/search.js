@@ -1,5 +1,6 @@
 // The search box: queries /api/search as you type and lists hits; a hit opens its room at it.
 
+import { SEARCH_RESULTS_MAX } from "./limits.js";
 import { byId, el, formatFull, formatStamp } from "./util.js";
 
 const DEBOUNCE_MS = 250;
@@ -33,9 +34,14 @@ export function highlighted(text, query) {
   return fragment;
 }
 
+/**
+ * The search box and its results panel. fetchResults(query, {signal}) resolves to the API's
+ * answer ({messages}); jumpTo(room, id) shows a result's message in its room.
+ */
 export class Search {
-  constructor(app) {
-    this.app = app;
+  constructor({ fetchResults, jumpTo }) {
+    this.fetchResults = fetchResults;
+    this.jumpTo = jumpTo;
     this.input = byId("search-input");
     this.panel = byId("search-panel");
     this.status = byId("search-status");
@@ -120,9 +126,7 @@ export class Search {
     this.show("Searching…");
     let messages;
     try {
-      const page = await this.app.getJSON(`/api/search?q=${encodeURIComponent(query)}`, {
-        signal: controller.signal,
-      });
+      const page = await this.fetchResults(query, { signal: controller.signal });
       messages = Array.isArray(page.messages) ? page.messages : [];
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -140,10 +144,11 @@ export class Search {
 
   render(query, messages) {
     const count = messages.length;
+    const more = count >= SEARCH_RESULTS_MAX ? "+" : ""; // the server sends no more than that
     this.show(
       count === 0
         ? `No messages match “${query}”.`
-        : `${count}${count >= 50 ? "+" : ""} result${count === 1 ? "" : "s"} for “${query}”`,
+        : `${count}${more} result${count === 1 ? "" : "s"} for “${query}”`,
     );
     this.results.replaceChildren(
       ...messages.map((message) => {
@@ -171,7 +176,7 @@ export class Search {
         button.addEventListener("click", () => {
           // Where the results cover the chat (a narrow window), they make way for the message.
           if (getComputedStyle(this.panel).position === "fixed") this.dismiss();
-          this.app.jumpTo(message.room, message.id);
+          this.jumpTo(message.room, message.id);
         });
         return el("li", {}, button);
       }),

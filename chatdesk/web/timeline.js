@@ -85,6 +85,11 @@ export class Timeline {
     });
   }
 
+  /** Whether the list is taller than its box, so the reader can scroll up (and page history in). */
+  get scrollable() {
+    return this.container.scrollHeight > this.container.clientHeight + 8;
+  }
+
   get atBottom() {
     const box = this.container;
     return box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX;
