@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from ._started import NOT_STARTED, WATCH_KEY
 from .datastructures import State
 from .middleware import (
     HANDLERS_SCOPE_KEY,
-    NOT_STARTED,
-    SEND_WATCH_KEY,
     ExceptionHandlers,
     ExceptionMiddleware,
     Middleware,
@@ -16,12 +15,12 @@ from .routing import Router
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
     from typing import Any, TypeVar
 
     from .datastructures import URLPath
     from .routing import BaseRoute
-    from .types import ASGIApp, ExceptionHandler, Lifespan, Message, Receive, Scope, Send
+    from .types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
     T = TypeVar("T")
 
@@ -90,31 +89,24 @@ class App:
             await self.middleware_stack(scope, receive, send)
             return
         # ServerErrorMiddleware.__call__, inline: every suspension of a request or WebSocket
-        # session resumes through each frame of the stack, so the App spares one. Its
-        # watch_send() is inline too, sparing a call on every request.
+        # session resumes through each frame of the stack, so the App spares one. Without user
+        # middleware the router is next: its send needs no wrapper (see _started), and
+        # _started.watch() is inline too, sparing a call on every request.
         scope[HANDLERS_SCOPE_KEY] = errors.handlers
-        previous = scope.get(SEND_WATCH_KEY)
+        previous = scope.get(WATCH_KEY)
         started: Sequence[bool] = NOT_STARTED
         if scope["type"] == "http":
             if previous is not None and previous[0] is send:
-                # Mounted in an App that already watches this very send: its flag serves.
-                started = previous[1]
+                started = previous[1]  # mounted in an App that watches this very send
             else:
-                flag = [False]
-                server_send = send
-
-                def watched_send(message: Message) -> Awaitable[None]:
-                    if message["type"] == "http.response.start":
-                        flag[0] = True
-                    return server_send(message)
-
-                send, started = scope[SEND_WATCH_KEY] = (watched_send, flag)
+                started = [False]
+                scope[WATCH_KEY] = (send, started)
         try:
             await errors.app(scope, receive, send)
         except Exception as exc:
             await errors.handle_error(exc, scope, receive, send, started)
         finally:
-            scope[SEND_WATCH_KEY] = previous
+            scope[WATCH_KEY] = previous
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """The path of the route called `name` (raises NoMatchFound)."""

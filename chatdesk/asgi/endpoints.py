@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from . import status
 from ._callables import accepted_keywords, is_async_callable, next_positional, select_keywords
+from ._started import watched
 from .concurrency import run_in_threadpool
 from .exceptions import HTTPException
 from .requests import Request
-from .responses import PlainTextResponse
+from .responses import MARKING_CALLS, PlainTextResponse
 from .websockets import CONNECTED, DISCONNECTED, WebSocket
 
 TYPE_CHECKING = False
@@ -121,6 +122,22 @@ class HTTPEndpoint(_Endpoint):
     _scope_type = "http"
     _dispatch: _HTTPDispatch | None = None  # worked out on the first request
 
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+
+    @property
+    def send(self) -> Send:
+        """The request's `send`, for a handler that answers by itself: its start is marked for
+        the error handling around it (see _started); the toolkit's responses need no wrapper."""
+        return watched(self.scope, self._send)
+
+    @send.setter
+    def send(self, send: Send) -> None:
+        self._send = send
+
     @classmethod
     def _dispatch_table(cls) -> _HTTPDispatch:
         table = cls._dispatch
@@ -135,7 +152,7 @@ class HTTPEndpoint(_Endpoint):
     async def dispatch(self) -> None:
         """Call the handler for the request's method and send the response it returns."""
         scope = self.scope
-        request = Request(scope, self.receive, self.send)
+        request = Request(scope, self.receive, self._send)
         table = self._dispatch or self._dispatch_table()
         handler = table.handlers.get(scope["method"]) or table.method_not_allowed
         path_params = scope.get("path_params")
@@ -150,7 +167,10 @@ class HTTPEndpoint(_Endpoint):
             response = await function(self, request, path_params[handler.first_param])
         else:
             response = await self._call(handler, request, path_params)
-        await response(scope, self.receive, self.send)
+        if type(response).__call__ in MARKING_CALLS:  # marks_its_start(), inline
+            await response(scope, self.receive, self._send)
+        else:
+            await response(scope, self.receive, watched(scope, self._send))
 
     async def _call(
         self, handler: _Handler, request: Request, path_params: dict[str, Any] | None

@@ -2,61 +2,29 @@
 
 An error response may only be sent if no response has started on the layer's `send`, and only
 the toolkit can know it for sure: a server need not refuse a second http.response.start (uvicorn
-does not, once the client has left). As in Starlette, each layer watches its `send` for the
-start, for HTTP only. Two things keep that cheap on every request:
-
-* the watched send is a plain function returning the server's awaitable, not a coroutine of its
-  own: a message costs one call more, not one coroutine more;
-* the toolkit's layers share one watch: a mounted App, ExceptionMiddleware and function routes,
-  handed the very send an outer layer watches, use that layer's flag (see SEND_WATCH_KEY).
+does not, once the client has left). Each layer watches its `send` for the start (HTTP only), as
+`chatdesk.asgi._started` explains.
 """
 
 from __future__ import annotations
 
 from ._callables import is_async_callable
+from ._started import NOT_STARTED, WATCH_KEY, watch, watched
 from .concurrency import run_in_threadpool
 from .exceptions import HTTPException, WebSocketException
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from typing import Any
 
     from .requests import HTTPConnection, Request
     from .responses import Response
-    from .types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+    from .types import ASGIApp, ExceptionHandler, Receive, Scope, Send
     from .websockets import WebSocket
 
 #: Where ExceptionMiddleware leaves its handlers for function routes to use.
 HANDLERS_SCOPE_KEY = "chatdesk.exception_handlers"
-
-#: Where a layer shares its watch of `send` with the layers inside it: (watched send, [started]).
-#: The layer that set it puts the previous value back when it returns: the scope must not keep
-#: the server's `send`, and through it the connection, alive in a reference cycle.
-SEND_WATCH_KEY = "chatdesk.send_watch"
-
-#: The flag of a scope whose `send` is not watched (WebSocket): no HTTP response ever starts.
-NOT_STARTED: Sequence[bool] = (False,)
-
-
-def watch_send(scope: Scope, send: Send) -> tuple[Send, list[bool]]:
-    """`send` watched for http.response.start, and its flag `[started]`, shared in the scope.
-
-    A send that an outer layer already watches comes back as it is, with that layer's flag. The
-    caller puts the scope's previous SEND_WATCH_KEY value back when it is done.
-    """
-    watch: tuple[Send, list[bool]] | None = scope.get(SEND_WATCH_KEY)
-    if watch is not None and watch[0] is send:
-        return watch
-    started = [False]
-
-    def watched_send(message: Message) -> Awaitable[None]:
-        if message["type"] == "http.response.start":
-            started[0] = True
-        return send(message)
-
-    watch = scope[SEND_WATCH_KEY] = (watched_send, started)
-    return watch
 
 
 class Middleware:
@@ -191,17 +159,16 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
             return
         scope[HANDLERS_SCOPE_KEY] = self.handlers
-        previous = scope.get(SEND_WATCH_KEY)
-        started: Sequence[bool] = NOT_STARTED
-        if scope_type == "http":
-            send, started = watch_send(scope, send)
+        previous = scope.get(WATCH_KEY)
+        # Inside is the router: the toolkit's responses mark their start themselves.
+        started: Sequence[bool] = watch(scope, send) if scope_type == "http" else NOT_STARTED
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
             conn = connection(scope, receive, send)
             await self.handlers.handle(exc, conn, scope, receive, send, started[0])
         finally:
-            scope[SEND_WATCH_KEY] = previous
+            scope[WATCH_KEY] = previous
 
 
 class ServerErrorMiddleware:
@@ -232,16 +199,18 @@ class ServerErrorMiddleware:
             return
         if self.handlers is not None:
             scope[HANDLERS_SCOPE_KEY] = self.handlers
-        previous = scope.get(SEND_WATCH_KEY)
+        previous = scope.get(WATCH_KEY)
         started: Sequence[bool] = NOT_STARTED
+        inner_send = send
         if scope_type == "http":
-            send, started = watch_send(scope, send)
+            started = watch(scope, send)
+            inner_send = watched(scope, send)  # inside may be user middleware
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, inner_send)
         except Exception as exc:
             await self.handle_error(exc, scope, receive, send, started)
         finally:
-            scope[SEND_WATCH_KEY] = previous
+            scope[WATCH_KEY] = previous
 
     async def handle_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send, started: Sequence[bool]

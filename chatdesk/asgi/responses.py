@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 
+from ._started import WATCH_KEY, watched
 from .datastructures import URL, Headers, MutableHeaders
 
 TYPE_CHECKING = False
@@ -224,6 +225,11 @@ class Response:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             send = _websocket_denial_send(send)
+        else:
+            # _started.note_start(), inline on every response: for the error layers around it.
+            watch = scope.get(WATCH_KEY)
+            if watch is not None and watch[0] is send:
+                watch[1][0] = True
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
@@ -350,13 +356,14 @@ class StreamingResponse(Response):
             await self.stream_response(_websocket_denial_send(send))
         elif _spec_version(scope) >= (2, 4):
             try:
-                await self.stream_response(send)
+                # stream_response() may be a subclass's own: the wrapper marks its start.
+                await self.stream_response(watched(scope, send))
             except OSError:
                 from .requests import ClientDisconnect
 
                 raise ClientDisconnect() from None
         else:
-            await _send_until_disconnect(self.stream_response(send), receive)
+            await _send_until_disconnect(self.stream_response(watched(scope, send)), receive)
         if self.background is not None:
             await self.background()
 
@@ -455,8 +462,8 @@ class FileResponse(Response):
         is_http = scope["type"] == "http"
         method = scope["method"].upper() if is_http else "GET"
         header_only = method == "HEAD"
-        if not is_http:
-            send = _websocket_denial_send(send)
+        # The start comes after a stat, which may fail: the wrapper marks it when it is sent.
+        send = watched(scope, send) if is_http else _websocket_denial_send(send)
 
         stat_result = self.stat_result
         if stat_result is None:
@@ -623,3 +630,12 @@ class FileResponse(Response):
             len(part_header(start, end)) + (end - start) + 2 for start, end in ranges
         )
         return content_length + len(boundary) + 4, part_header
+
+
+#: The toolkit's own ways of sending a response: each marks its start itself (see _started).
+MARKING_CALLS = frozenset({Response.__call__, StreamingResponse.__call__, FileResponse.__call__})
+
+
+def marks_its_start(response: object) -> bool:
+    """Whether sending `response` marks its start itself (else it needs a `watched` send)."""
+    return type(response).__call__ in MARKING_CALLS

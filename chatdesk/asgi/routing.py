@@ -7,14 +7,15 @@ import functools
 import types
 
 from ._callables import CO_ASYNC_GENERATOR, CO_GENERATOR, code_flags, is_async_callable
+from ._started import NOT_STARTED, WATCH_KEY, watch, watched
 from .concurrency import run_in_threadpool
 from .convertors import CONVERTOR_TYPES, PathConvertor, StringConvertor
 from .datastructures import URL, URLPath
-from .endpoints import awaits_dispatch
+from .endpoints import HTTPEndpoint, WebSocketEndpoint, awaits_dispatch
 from .exceptions import HTTPException
-from .middleware import HANDLERS_SCOPE_KEY, NOT_STARTED, SEND_WATCH_KEY, watch_send
+from .middleware import HANDLERS_SCOPE_KEY
 from .requests import Request
-from .responses import PlainTextResponse, RedirectResponse
+from .responses import PlainTextResponse, RedirectResponse, marks_its_start
 from .websockets import WebSocket, WebSocketClose
 
 TYPE_CHECKING = False
@@ -122,6 +123,28 @@ def _is_function(endpoint: Any) -> bool:
     return isinstance(endpoint, types.FunctionType | types.MethodType)
 
 
+def _watching(app: ASGIApp) -> ASGIApp:
+    """`app`, code outside the toolkit, handed a send that marks its response start (_started)."""
+
+    async def watching_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, watched(scope, send))
+
+    return watching_app
+
+
+def _is_endpoint_class(endpoint: object) -> bool:
+    """Whether `endpoint` is one of the toolkit's endpoint classes (or a subclass)."""
+    return isinstance(endpoint, type) and issubclass(endpoint, HTTPEndpoint | WebSocketEndpoint)
+
+
+def _is_toolkit_app(app: object) -> bool:
+    """Whether `app` is one of the toolkit's apps, which mark their responses' start."""
+    from .applications import App
+    from .staticfiles import StaticFiles
+
+    return isinstance(app, App | Router | StaticFiles)
+
+
 def _wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
     for cls, args, kwargs in reversed(middleware or ()):
         app = cls(app, *args, **kwargs)
@@ -137,27 +160,29 @@ def request_response(func: Callable[[Request], Any]) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         handlers: ExceptionHandlers | None = scope.get(HANDLERS_SCOPE_KEY)
-        previous = scope.get(SEND_WATCH_KEY)
+        previous = scope.get(WATCH_KEY)
         started: Sequence[bool] = NOT_STARTED
         if handlers is not None:
             if previous is not None and previous[0] is send:
-                # The App's watched send, usually: its flag serves (watch_send's reuse, inline).
-                started = previous[1]
+                started = previous[1]  # the App watches this very send, usually
             else:
-                send, started = watch_send(scope, send)
+                started = watch(scope, send)
         request = Request(scope, receive, send)
         try:
             if is_async:
                 response = await func(request)
             else:
                 response = await run_in_threadpool(func, request)
-            await response(scope, receive, send)
+            if marks_its_start(response):
+                await response(scope, receive, send)
+            else:
+                await response(scope, receive, watched(scope, send))
         except Exception as exc:
             if handlers is None:
                 raise
             await handlers.handle(exc, request, scope, receive, send, started[0])
         finally:
-            scope[SEND_WATCH_KEY] = previous
+            scope[WATCH_KEY] = previous
 
     return app
 
@@ -335,6 +360,8 @@ class Route(_PathRoute):
             self.app = endpoint
         self.awaits_dispatch = not middleware and awaits_dispatch(self.app)
         self.app = _wrap_middleware(self.app, middleware)
+        if middleware or not (_is_function(endpoint) or _is_endpoint_class(endpoint)):
+            self.app = _watching(self.app)
         if methods is not None:
             self.methods = {method.upper() for method in methods}
             if "GET" in self.methods:
@@ -436,6 +463,8 @@ class Mount(BaseRoute):
         self.path = path.rstrip("/")
         self._base_app: ASGIApp = app if app is not None else Router(routes=routes)
         self.app = _wrap_middleware(self._base_app, middleware)
+        if middleware or not _is_toolkit_app(self._base_app):
+            self.app = _watching(self.app)
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(
             self.path + "/{path:path}"
@@ -688,6 +717,8 @@ class Router:
             if match is FULL:
                 scope["route"] = route
                 scope.update(child_scope)
+                if route.__class__ not in _INDEXED_ROUTES:
+                    send = watched(scope, send)  # a route class of its own
                 return route.handle(scope, receive, send)
             if match is PARTIAL and partial is None:
                 partial, partial_scope = route, child_scope
@@ -695,6 +726,8 @@ class Router:
         if partial is not None:
             scope["route"] = partial
             scope.update(partial_scope)
+            if partial.__class__ not in _INDEXED_ROUTES:
+                send = watched(scope, send)
             return partial.handle(scope, receive, send)
         return self.no_route(scope, receive, send, route_path)
 

@@ -167,7 +167,7 @@ def test_a_handled_exception_after_a_start_the_handler_sent_is_not_swallowed() -
 
 class PassThrough:
     """A user middleware: with it, the App's error layers are ServerErrorMiddleware and
-    ExceptionMiddleware, each watching its own `send` with watch_send."""
+    ExceptionMiddleware, each watching its own `send` (chatdesk.asgi._started)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -185,6 +185,6 @@ def test_without_the_watch_the_server_would_have_got_a_second_start(
 
     app = App(routes=APP.routes, middleware=[Middleware(PassThrough)])
     assert starts(request(path, app)[0]) == [200]
-    monkeypatch.setattr(middleware, "watch_send", lambda scope, send: (send, [False]))
+    monkeypatch.setattr(middleware, "watch", lambda scope, send: [False])  # a flag nobody sets
     app = App(routes=APP.routes, middleware=[Middleware(PassThrough)])
     assert starts(request(path, app)[0]) == [200, 500]
