@@ -1,4 +1,7 @@
-"""Value types over ASGI data: URL, Headers, QueryParams, Address, State."""
+"""Value types over ASGI data: URL, Headers, QueryParams, Address, State.
+
+One module, as `starlette.datastructures` is, so imports from it port unchanged.
+"""
 
 from __future__ import annotations
 
