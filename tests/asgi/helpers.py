@@ -154,3 +154,39 @@ def uvicorn_process(target: str, *options: str) -> Iterator[str]:
             process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+def run_get(app: Any, path: str, timeout: float = 5.0) -> tuple[list[Any], BaseException | None]:
+    """One GET through `app` with a permissive server (it accepts any message in any order):
+    the messages the app sent, and the exception that escaped it, if any."""
+    sent: list[Any] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+    requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        return next(requests, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> BaseException | None:
+        try:
+            await asyncio.wait_for(app(scope, receive, send), timeout)
+        except Exception as exc:
+            return exc
+        return None
+
+    return sent, asyncio.run(run())

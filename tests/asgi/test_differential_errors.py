@@ -13,7 +13,6 @@ and what the server logs are compared.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import time
@@ -27,7 +26,7 @@ from starlette import middleware as starlette_middleware
 
 from tests.support.server import serve
 
-from .helpers import raw_request, wait_for
+from .helpers import raw_request, run_get, wait_for
 from .sample_app import toolkit
 
 PATHS = [
@@ -174,42 +173,12 @@ def summary(message: dict[str, Any]) -> tuple[Any, ...]:
 
 def drive(app: Any, path: str) -> dict[str, Any]:
     """One GET through `app` with a permissive server: what it sent, and what escaped it."""
-    sent: list[tuple[Any, ...]] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-    }
-    requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
-
-    async def receive() -> dict[str, Any]:
-        return next(requests, {"type": "http.disconnect"})
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(summary(message))
-
-    async def run() -> BaseException | None:
-        try:
-            await asyncio.wait_for(app(scope, receive, send), 5)
-        except Exception as exc:
-            return exc
-        return None
-
-    error = asyncio.run(run())
+    sent, error = run_get(app, path)
     escaped = None
     if error is not None:
         cause = type(error.__cause__).__name__ if error.__cause__ is not None else None
         escaped = (type(error).__name__, str(error), cause)
-    return {"sent": sent, "escaped": escaped}
+    return {"sent": [summary(message) for message in sent], "escaped": escaped}
 
 
 CONFIGURATIONS = [

@@ -6,7 +6,6 @@ refuse a second `http.response.start`), so these tests see what the toolkit itse
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +22,8 @@ from chatdesk.asgi import (
     Route,
     StreamingResponse,
 )
+
+from .helpers import run_get
 
 
 class Boom(Exception):
@@ -88,36 +89,7 @@ APP = App(
 
 def request(path: str, app: Any = APP) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Run one GET through the App with a permissive server; the messages sent and the error."""
-    sent: list[dict[str, Any]] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def run() -> BaseException | None:
-        try:
-            await app(scope, receive, send)
-        except Exception as exc:
-            return exc
-        return None
-
-    return sent, asyncio.run(run())
+    return run_get(app, path)
 
 
 def starts(sent: list[dict[str, Any]]) -> list[int]:

@@ -161,6 +161,15 @@ class User:
     def wait_online(self) -> None:
         self.page.wait_for_selector("#me-status[data-state=online]")
 
+    def rotate_token(self) -> None:
+        """What the host does to rotate the room token: Invite panel, Rotate token, confirm."""
+        page = self.page
+        page.click("#invite-open")
+        page.wait_for_selector("#invite[open] .invite-link")
+        page.click("#rotate-token")
+        page.wait_for_selector("#confirm-dialog[open]")
+        page.click("#confirm-ok")
+
     def send(self, text: str) -> None:
         self.page.fill("#composer", text)
         self.page.press("#composer", "Enter")

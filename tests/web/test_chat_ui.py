@@ -315,11 +315,7 @@ def test_rotating_the_token_ends_guest_sessions_visibly(server: ChatServer, user
         user.allow_network_noise = True
         user.join(server)
     old_token = server.token
-    host.page.click("#invite-open")
-    host.page.wait_for_selector("#invite[open] .invite-link")
-    host.page.click("#rotate-token")
-    host.page.wait_for_selector("#confirm-dialog[open]")
-    host.page.click("#confirm-ok")
+    host.rotate_token()
     guest.page.wait_for_function(
         "() => /session has ended/.test(document.getElementById('banner').textContent)"
     )

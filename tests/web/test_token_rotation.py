@@ -32,11 +32,7 @@ def test_the_host_who_rotates_stays_signed_in_and_sees_the_new_links(
     host.page.evaluate(STATUS_RECORDER)
     old_token = server.token
 
-    host.page.click("#invite-open")
-    host.page.wait_for_selector("#invite[open] .invite-link")
-    host.page.click("#rotate-token")
-    host.page.wait_for_selector("#confirm-dialog[open]")
-    host.page.click("#confirm-ok")
+    host.rotate_token()
     host.page.wait_for_function(
         """old => {
             const urls = Array.from(document.querySelectorAll('#invite-links .invite-url'))
