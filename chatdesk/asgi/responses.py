@@ -230,7 +230,7 @@ class Response:
         if scope["type"] != "http":
             send = _websocket_denial_send(send)
         else:
-            # _started.note_start(), inline on every response: for the error layers around it.
+            # Mark the start for the error layer watching this send (see _started), inline.
             watch = scope.get(WATCH_KEY)
             if watch is not None and watch[0] is send:
                 watch[1][0] = True

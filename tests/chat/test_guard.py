@@ -20,19 +20,14 @@ from websockets.sync.client import connect
 from chatdesk.chat.access import Access
 from chatdesk.chat.guard import CSP, Guard
 from tests.lan.rawhttp import host_header, request, ws_handshake
-from tests.support.server import RunningServer, serve
+from tests.support.server import RunningServer, accept_lifespan, serve
 
 
 async def tiny_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Says who the guard let in; its own weak CSP must be replaced."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await accept_lifespan(receive, send)
+        return
     session = scope.get("chatdesk.session")
     role = session.role if session else "anonymous"
     if scope["type"] == "http":

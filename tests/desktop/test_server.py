@@ -34,6 +34,7 @@ from tests.desktop.conftest import (
     refused,
     start_chatdesk,
 )
+from tests.support.server import accept_lifespan
 
 # -- the whole process -----------------------------------------------------------------------------
 
@@ -194,13 +195,7 @@ def test_a_port_in_use_on_ipv6_is_named_in_brackets() -> None:
 async def tiny_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A lifespan that starts, an HTTP page naming the port, a WebSocket that waits."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await accept_lifespan(receive, send)
     elif scope["type"] == "http":
         body = f"served on port {scope['server'][1]}".encode()
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -67,3 +67,14 @@ def serve(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator[Running
         sock.close()
         if thread.is_alive():
             raise RuntimeError("test server did not stop in time")
+
+
+async def accept_lifespan(receive: Any, send: Any) -> None:
+    """A test app's lifespan: start up, then shut down when asked."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+            return
